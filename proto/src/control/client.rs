@@ -1,0 +1,1 @@
+//! Client end of the control connection.

@@ -1,0 +1,1 @@
+//! Server end of one control connection.

@@ -1,0 +1,1 @@
+//! All links of one client over one UDP socket.

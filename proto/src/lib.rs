@@ -1,0 +1,34 @@
+//! # peerchat-proto
+//!
+//! The protocol core of Peerchat: a `no_std`, allocation-free, sans-IO implementation of
+//! everything Peerchat says on the wire and every decision it makes about it.
+//!
+//! **What it does not do.** It opens no socket, reads no clock, spawns nothing, sleeps
+//! never and never allocates. Randomness comes in as seeds from the host.
+//!
+//! **How a host drives it.** Every state machine has two verb families:
+//! - input goes in through `handle_*(now, …)` (bytes received, a user command, a timeout);
+//! - output is pulled: `poll_transmit(now, buf)` writes the next datagram or frame into
+//!   a caller-owned buffer, `poll_event()` yields what the application must learn, and
+//!   `poll_timeout()` says when to call `handle_timeout(now)` next.
+//!
+//! A host reads its sockets, calls `handle_*`, drains `poll_transmit` and `poll_event`
+//! until they return `None`, and sleeps until `poll_timeout()`. Time is [`time::Instant`],
+//! microseconds since an origin the host picks.
+//!
+//! **Modules.** [`wire`] is the version-1 wire format and its limits; [`time`] the clock
+//! types.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod control;
+pub mod directory;
+pub mod endpoint;
+pub mod link;
+pub mod names;
+pub mod roster;
+pub mod time;
+pub mod transfer;
+pub mod wire;
+
+pub use time::{Duration, Instant};

@@ -1,0 +1,1 @@
+//! Reliable messaging with one peer over datagrams.

@@ -1,0 +1,1 @@
+//! Turning an offered file name into a safe local name.

@@ -1,0 +1,4 @@
+//! Name rules: user login names and received file names.
+
+pub mod file;
+pub mod user;

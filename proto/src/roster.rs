@@ -1,0 +1,1 @@
+//! The client's replica of the directory (see issue: Directory).

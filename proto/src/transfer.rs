@@ -1,0 +1,1 @@
+//! File chunking and transfer state machines.

@@ -1,0 +1,1 @@
+//! Shared helpers for Peerchat end-to-end tests, simulation and benchmarks.
