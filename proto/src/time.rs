@@ -151,15 +151,24 @@ mod tests {
         assert_eq!(t + Duration::from_millis(1), Instant::from_micros(6_000));
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
         assert_eq!(t - Instant::ZERO, Duration::from_millis(5));
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
+            Instant::from_micros(u64::MAX)
+        );
         assert_eq!(Duration::from_secs(2).as_millis(), 2_000);
-        assert_eq!(Duration::from_millis(3).min(Duration::from_millis(2)), Duration::from_millis(2));
+        assert_eq!(
+            Duration::from_millis(3).min(Duration::from_millis(2)),
+            Duration::from_millis(2)
+        );
     }
 
     #[test]
     fn converts_with_core_duration() {
         let d: Duration = core::time::Duration::from_millis(1500).into();
         assert_eq!(d, Duration::from_millis(1500));
-        assert_eq!(core::time::Duration::from(d), core::time::Duration::from_millis(1500));
+        assert_eq!(
+            core::time::Duration::from(d),
+            core::time::Duration::from_millis(1500)
+        );
     }
 }

@@ -149,7 +149,9 @@ fn take_all<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
 fn encode_unit<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize, EncodeError> {
     match postcard::to_slice(value, buf) {
         Ok(used) => Ok(used.len()),
-        Err(_) => Err(EncodeError::BufferTooSmall { needed: encoded_len(value) }),
+        Err(_) => Err(EncodeError::BufferTooSmall {
+            needed: encoded_len(value),
+        }),
     }
 }
 

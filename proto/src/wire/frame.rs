@@ -31,7 +31,9 @@ fn encode_frame<T: Serialize + Message>(msg: &T, buf: &mut [u8]) -> Result<usize
         Err(_) => {
             // COBS adds one byte per 254 and one at the start; the terminator is one more.
             let raw = encoded_len(&unit);
-            Err(EncodeError::BufferTooSmall { needed: raw + raw / 254 + 2 })
+            Err(EncodeError::BufferTooSmall {
+                needed: raw + raw / 254 + 2,
+            })
         }
     }
 }
@@ -67,7 +69,9 @@ impl<const N: usize> Default for FrameDecoder<N> {
 impl<const N: usize> FrameDecoder<N> {
     /// An empty decoder.
     pub const fn new() -> Self {
-        FrameDecoder { acc: CobsAccumulator::new() }
+        FrameDecoder {
+            acc: CobsAccumulator::new(),
+        }
     }
 
     /// Feeds stream bytes; returns at the first frame boundary. Call again with `rest`
@@ -78,18 +82,26 @@ impl<const N: usize> FrameDecoder<N> {
     {
         match self.acc.feed_ref::<Versioned<T>>(input) {
             FeedResult::Consumed => Feed::Pending,
-            FeedResult::OverFull(rest) => {
-                Feed::Frame { msg: Err(DecodeError::OverLimit(Limit::Frame)), rest }
-            }
-            FeedResult::DeserError(rest) => Feed::Frame { msg: Err(DecodeError::Malformed), rest },
+            FeedResult::OverFull(rest) => Feed::Frame {
+                msg: Err(DecodeError::OverLimit(Limit::Frame)),
+                rest,
+            },
+            FeedResult::DeserError(rest) => Feed::Frame {
+                msg: Err(DecodeError::Malformed),
+                rest,
+            },
             FeedResult::Success { data, remaining } => {
                 let msg = match data {
-                    Versioned::Current(msg) => {
-                        msg.check_limits().map(|()| msg).map_err(DecodeError::OverLimit)
-                    }
+                    Versioned::Current(msg) => msg
+                        .check_limits()
+                        .map(|()| msg)
+                        .map_err(DecodeError::OverLimit),
                     Versioned::Unknown(v) => Err(DecodeError::UnknownVersion(v)),
                 };
-                Feed::Frame { msg, rest: remaining }
+                Feed::Frame {
+                    msg,
+                    rest: remaining,
+                }
             }
         }
     }
@@ -117,11 +129,15 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VersionedVisitor<T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let version: u8 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let version: u8 = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
         if version != VERSION {
             return Ok(Versioned::Unknown(version));
         }
-        let msg = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        let msg = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(1, &self))?;
         Ok(Versioned::Current(msg))
     }
 }

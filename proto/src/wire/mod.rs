@@ -21,7 +21,9 @@ pub use codec::{
 pub use control::{ClientMsg, ServerMsg, SnapshotPage};
 pub use frame::{encode_client_frame, encode_server_frame, Feed, FrameDecoder};
 pub use limits::*;
-pub use packet::{Ack, Body, Chat, ChunkRange, FileAck, FileChunk, FileOffer, Frag, Header, Packet};
+pub use packet::{
+    Ack, Body, Chat, ChunkRange, FileAck, FileChunk, FileOffer, Frag, Header, Packet,
+};
 pub use types::{
     CancelReason, FileRejectReason, PeerId, PeerInfo, RejectReason, TransferId, WireAddr,
 };

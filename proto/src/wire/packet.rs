@@ -36,7 +36,10 @@ pub struct Packet<'a> {
 impl<'a> Packet<'a> {
     /// A packet from `sender` with no flags.
     pub const fn new(sender: PeerId, body: Body<'a>) -> Self {
-        Packet { header: Header { flags: 0, sender }, body }
+        Packet {
+            header: Header { flags: 0, sender },
+            body,
+        }
     }
 }
 

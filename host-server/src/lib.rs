@@ -1,0 +1,1 @@
+//! The directory server as a library, so the client can embed it.
