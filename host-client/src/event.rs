@@ -68,6 +68,8 @@ pub enum UiEvent {
         id: u64,
         /// Whether this copy is part of a message to everyone.
         to_all: bool,
+        /// The text, so a face can show our own line.
+        text: String,
     },
     /// The recipient acknowledged a message.
     Delivered {
