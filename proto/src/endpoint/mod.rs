@@ -163,8 +163,14 @@ pub struct Endpoint<
     counters: Counters,
 }
 
-impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
-    Endpoint<P, Q, E, T, R, B>
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Endpoint<P, Q, E, T, R, B>
 {
     /// An endpoint with no peers and no local id yet.
     pub fn new(config: EndpointConfig) -> Self {
@@ -235,7 +241,10 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
     /// Removes `id` (it left the roster): its unacknowledged messages fail with
     /// [`FailReason::PeerRemoved`]. Returns whether it was there.
     pub fn remove_peer(&mut self, id: PeerId) -> bool {
-        let Some(i) = self.find(id).filter(|&i| self.peers[i].state == SlotState::Active) else {
+        let Some(i) = self
+            .find(id)
+            .filter(|&i| self.peers[i].state == SlotState::Active)
+        else {
             return false;
         };
         let isn = self.random_isn();
@@ -364,7 +373,9 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
     }
 
     fn poll_ack(&mut self, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
-        let i = (0..P).find(|&i| self.peers[i].state == SlotState::Active && self.peers[i].link.ack_pending())?;
+        let i = (0..P).find(|&i| {
+            self.peers[i].state == SlotState::Active && self.peers[i].link.ack_pending()
+        })?;
         let slot = &mut self.peers[i];
         let ack = slot.link.take_ack(&self.rx)?;
         let packet = Packet::new(local, Body::Ack(ack));
@@ -408,7 +419,8 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
     }
 
     fn active(&self, id: PeerId) -> Option<usize> {
-        self.find(id).filter(|&i| self.peers[i].state == SlotState::Active)
+        self.find(id)
+            .filter(|&i| self.peers[i].state == SlotState::Active)
     }
 
     fn free_slot(&self) -> Option<usize> {
@@ -425,11 +437,21 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
     }
 }
 
-impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
-    core::fmt::Debug for Endpoint<P, Q, E, T, R, B>
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B>
 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let peers = self.peers.iter().filter(|p| p.state == SlotState::Active).count();
+        let peers = self
+            .peers
+            .iter()
+            .filter(|p| p.state == SlotState::Active)
+            .count();
         f.debug_struct("Endpoint")
             .field("local", &self.local)
             .field("peers", &peers)

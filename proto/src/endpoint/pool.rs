@@ -60,7 +60,11 @@ impl<const E: usize, const T: usize> TextPool<E, T> {
     }
 
     fn live_bytes(&self) -> usize {
-        self.entries.iter().filter(|e| e.refs > 0).map(|e| e.len).sum()
+        self.entries
+            .iter()
+            .filter(|e| e.refs > 0)
+            .map(|e| e.len)
+            .sum()
     }
 
     /// Moves every live text down so that free space is one run at the end.

@@ -35,8 +35,14 @@ impl core::fmt::Display for SendError {
 
 impl core::error::Error for SendError {}
 
-impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
-    Endpoint<P, Q, E, T, R, B>
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Endpoint<P, Q, E, T, R, B>
 {
     /// Queues `text` for `to`; `to_all` marks one copy of a message to everyone online.
     /// The returned id comes back in a `Delivered` or `Failed` event.
@@ -73,7 +79,10 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
         if count == 0 {
             return Err(SendError::NoPeers);
         }
-        let text_ref = self.texts.insert(text, count).ok_or(SendError::BufferFull)?;
+        let text_ref = self
+            .texts
+            .insert(text, count)
+            .ok_or(SendError::BufferFull)?;
         let id = self.next_message_id();
         for i in 0..P {
             if self.peers[i].state == SlotState::Active {

@@ -112,7 +112,9 @@ impl LinkConfig {
     /// An upper bound on the time from a message's first transmission to its `failed`
     /// event when the peer never answers.
     pub fn give_up_bound(&self) -> Duration {
-        self.rto.max.saturating_mul(u64::from(self.max_tries.max(1)))
+        self.rto
+            .max
+            .saturating_mul(u64::from(self.max_tries.max(1)))
     }
 }
 

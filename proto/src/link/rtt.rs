@@ -61,8 +61,11 @@ impl RttEstimator {
             }
             Some(srtt) => {
                 let err = if srtt > r { srtt - r } else { r - srtt };
-                self.rttvar = Duration::from_micros((3 * self.rttvar.as_micros() + err.as_micros()) / 4);
-                self.srtt = Some(Duration::from_micros((7 * srtt.as_micros() + r.as_micros()) / 8));
+                self.rttvar =
+                    Duration::from_micros((3 * self.rttvar.as_micros() + err.as_micros()) / 4);
+                self.srtt = Some(Duration::from_micros(
+                    (7 * srtt.as_micros() + r.as_micros()) / 8,
+                ));
             }
         }
         self.backoff = 0;
@@ -86,6 +89,7 @@ impl RttEstimator {
             Some(srtt) => srtt + self.rttvar.saturating_mul(4),
         };
         let base = base.max(self.config.min).min(self.config.max);
-        base.saturating_mul(1u64 << self.backoff).min(self.config.max)
+        base.saturating_mul(1u64 << self.backoff)
+            .min(self.config.max)
     }
 }

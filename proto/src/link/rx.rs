@@ -126,7 +126,9 @@ impl<const Q: usize> Link<Q> {
         }
         self.ack_pending = false;
         let received = match self.rx.slot {
-            Some(slot) if !self.rx.ready => slots.get(usize::from(slot)).map_or(0, |b| b.received()),
+            Some(slot) if !self.rx.ready => {
+                slots.get(usize::from(slot)).map_or(0, |b| b.received())
+            }
             _ => 0,
         };
         let run = received.trailing_ones();

@@ -2,7 +2,7 @@
 
 use super::frag::fragment_count;
 use super::{
-    ahead, mask, Counters, FailReason, Link, MessageId, Outcome, OutChat, TextRef, Texts, Timer,
+    ahead, mask, Counters, FailReason, Link, MessageId, OutChat, Outcome, TextRef, Texts, Timer,
     TxMsg, TxState, WINDOW,
 };
 use crate::time::Instant;
@@ -136,20 +136,17 @@ impl<const Q: usize> Link<Q> {
 
     /// Restarts the retransmission timer if anything is in flight, else stops it.
     fn rearm(&mut self, now: Instant) {
-        let in_flight = self.tx.iter().any(|m| {
-            matches!(m.state, TxState::Pending) && (m.sent & !m.acked & !m.need) != 0
-        });
+        let in_flight = self
+            .tx
+            .iter()
+            .any(|m| matches!(m.state, TxState::Pending) && (m.sent & !m.acked & !m.need) != 0);
         let at = in_flight.then(|| now + self.rtt.rto());
         self.set_timer(Timer::Retransmit, at);
     }
 
     /// The retransmission timer fired: back off, give up what was tried enough, and mark
     /// the rest of what is in flight for sending again.
-    pub(super) fn on_retransmit_timeout(
-        &mut self,
-        now: Instant,
-        texts: &mut impl Texts,
-    ) {
+    pub(super) fn on_retransmit_timeout(&mut self, now: Instant, texts: &mut impl Texts) {
         self.rtt.on_timeout();
         let max_tries = self.config.max_tries.max(1);
         let exhausted = self.tx.iter().any(|m| {
