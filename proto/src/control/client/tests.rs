@@ -3,6 +3,7 @@ extern crate std;
 use std::vec::Vec;
 
 use super::*;
+use crate::roster::RosterEvent;
 use crate::wire::{
     decode_packet, encode_server_frame, FrameDecoder, PeerInfo, SnapshotPage, MAX_CLIENT_FRAME,
 };
