@@ -5,10 +5,10 @@
 
 use core::net::{Ipv4Addr, SocketAddr};
 
-use embedded_io::{Read, Write};
 use peerchat_proto::wire::{
-    decode_packet, encode_client_frame, encode_packet, encode_server_frame, Body, Chat, ClientMsg,
-    Feed, Frag, FrameDecoder, Packet, PeerId, ServerMsg, WireAddr, MAX_DATAGRAM, MAX_SERVER_FRAME,
+    decode_packet, encode_packet, write_client_frame, write_server_frame, Body, Chat, ClientMsg,
+    Frag, FrameReader, Packet, PeerId, ServerMsg, WireAddr, MAX_CLIENT_FRAME, MAX_DATAGRAM,
+    MAX_SERVER_FRAME,
 };
 use peerchat_proto::Duration;
 
@@ -83,53 +83,28 @@ fn udp() -> Result<(), LoopbackError> {
     }
 }
 
-/// Sends a `Hello` frame one way and a `Pong` frame back over one TCP connection.
+/// Sends a `Hello` frame one way and a `Pong` frame back over one TCP connection,
+/// with `proto`'s `embedded-io` stream helpers.
 fn tcp() -> Result<(), LoopbackError> {
     let localhost = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
     let (mut client, mut server) =
         TcpStream::accept_one(localhost, |at| TcpStream::connect(at.into()))
             .map_err(|_| LoopbackError::Connect)?;
-    let mut buf = [0u8; MAX_SERVER_FRAME];
+    let mut scratch = [0u8; MAX_CLIENT_FRAME];
     let hello = ClientMsg::Hello {
         name: "device-1",
         udp_port: 40_000,
     };
-    let n = encode_client_frame(&hello, &mut buf).map_err(|_| LoopbackError::Mismatch)?;
-    client
-        .write_all(&buf[..n])
+    write_client_frame(&mut client, &hello, &mut scratch).map_err(|_| LoopbackError::Stream)?;
+    let mut at_server = FrameReader::<MAX_CLIENT_FRAME>::new();
+    let got = at_server.read::<ClientMsg<'_>, _>(&mut server);
+    let got_hello = got.as_ref() == Ok(&hello);
+    write_server_frame(&mut server, &ServerMsg::Pong, &mut scratch)
         .map_err(|_| LoopbackError::Stream)?;
-    let n = read_frame(&mut server, &mut buf)?;
-    let got_hello = matches!(
-        FrameDecoder::<MAX_SERVER_FRAME>::new().feed::<ClientMsg<'_>>(&buf[..n]),
-        Feed::Frame { msg: Ok(msg), .. } if msg == hello
-    );
-    let n = encode_server_frame(&ServerMsg::Pong, &mut buf).map_err(|_| LoopbackError::Mismatch)?;
-    server
-        .write_all(&buf[..n])
-        .map_err(|_| LoopbackError::Stream)?;
-    let n = read_frame(&mut client, &mut buf)?;
-    let got_pong = matches!(
-        FrameDecoder::<MAX_SERVER_FRAME>::new().feed::<ServerMsg<'_>>(&buf[..n]),
-        Feed::Frame {
-            msg: Ok(ServerMsg::Pong),
-            ..
-        }
-    );
+    let mut at_client = FrameReader::<MAX_SERVER_FRAME>::new();
+    let got = at_client.read::<ServerMsg<'_>, _>(&mut client);
+    let got_pong = got == Ok(ServerMsg::Pong);
     (got_hello && got_pong)
         .then_some(())
         .ok_or(LoopbackError::Mismatch)
-}
-
-/// Reads from `stream` into `buf` until a frame terminator (0x00) arrives; returns the
-/// length up to and including it.
-fn read_frame(stream: &mut TcpStream, buf: &mut [u8]) -> Result<usize, LoopbackError> {
-    let mut len = 0;
-    while !buf[..len].contains(&0) {
-        let n = match stream.read(&mut buf[len..]) {
-            Ok(0) | Err(_) => return Err(LoopbackError::Stream),
-            Ok(n) => n,
-        };
-        len += n;
-    }
-    Ok(len)
 }
