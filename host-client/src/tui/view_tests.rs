@@ -124,7 +124,8 @@ fn layout_at_80_by_24() {
     assert!(screen[3].contains("│ bob"));
     assert!(screen[4].contains("│ carol"));
     // Conversation: newest at the bottom, above the input line.
-    assert!(screen[20].starts_with("12:34 -- logged in as alice (127.0.0.1:5000)"));
+    assert!(screen[19].starts_with("12:34 -- logged in as alice (127.0.0.1:5000)"));
+    assert!(screen[20].starts_with("12:34 -- /help lists the commands and keys"));
     assert!(
         screen[21].starts_with("12:34 bob: hello alice"),
         "{:?}",
@@ -227,11 +228,11 @@ fn a_long_conversation_scrolls_with_page_keys() {
         screen[1].contains("logged in as alice"),
         "top reached: {screen:#?}"
     );
-    assert!(screen[2].contains("12:34 bob: hello alice"));
+    assert!(screen[3].contains("12:34 bob: hello alice"));
     key(&mut app, KeyCode::PageDown);
     let screen = self::screen(&app, 80, 24);
     assert!(
-        screen[1].contains("message 18"),
+        screen[1].contains("message 17"),
         "one page down from the top: {:?}",
         screen[1]
     );
