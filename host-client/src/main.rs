@@ -2,6 +2,8 @@
 
 mod command;
 mod event;
+#[allow(dead_code, unused_imports)] // Becomes the default terminal face once the engine lands.
+mod tui;
 
 fn main() {
     eprintln!("peerchat: not built yet");
