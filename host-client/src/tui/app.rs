@@ -279,9 +279,33 @@ impl App {
     }
 
     /// Handles pasted text: it goes into the input line.
-    pub(crate) fn handle_paste(&mut self, text: &str) {
+    pub(crate) fn handle_paste(&mut self, text: &str, now: Now) {
         self.focus = Focus::Input;
-        self.input.insert(text);
+        if !self.input.insert(text) {
+            self.system(now, Level::Error, "the pasted text is too long".to_owned());
+        }
+    }
+
+    /// What to print once the terminal is back when the engine ended on its own
+    /// (say, the name was taken): the errors among the last lines, which would
+    /// otherwise vanish with the screen.
+    pub(crate) fn parting_errors(&self) -> Vec<String> {
+        if self.quitting {
+            return Vec::new();
+        }
+        let entries = self.conversation.entries();
+        entries
+            .iter()
+            .skip(entries.len().saturating_sub(3))
+            .filter_map(|e| match e {
+                Entry::System {
+                    level: Level::Error,
+                    text,
+                    ..
+                } => Some(escape(text).into_owned()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Handles one key; returns the command it produced, if any.

@@ -45,6 +45,9 @@ pub(crate) async fn run(
     .await;
     drop(keys);
     drop(guard);
+    for line in app.parting_errors() {
+        eprintln!("peerchat: {line}");
+    }
     result
 }
 
@@ -147,7 +150,7 @@ fn handle_input(app: &mut App, input: Event, now: Now) -> Option<Command> {
     match input {
         Event::Key(key) => app.handle_key(key, now),
         Event::Paste(text) => {
-            app.handle_paste(&text);
+            app.handle_paste(&text, now);
             None
         }
         // A resize needs only the redraw that follows every event.

@@ -431,3 +431,54 @@ fn the_input_line_follows_the_cursor_and_shows_the_target() {
     );
     assert_eq!(terminal.get_cursor_position().unwrap(), (39, 11).into());
 }
+
+/// The style of the cell where `needle` starts on row `y`.
+fn style_at(buffer: &Buffer, y: u16, needle: &str) -> ratatui::style::Style {
+    let row = &rows(buffer)[y as usize];
+    let byte = row.find(needle).expect("needle on the row");
+    let x = Span::raw(&row[..byte]).width() as u16;
+    buffer[(x, y)].style()
+}
+
+#[test]
+fn senders_have_distinct_colours_and_marks_show_the_outcome() {
+    let mut app = app();
+    app.handle_event(
+        UiEvent::Message {
+            from: "carol".into(),
+            text: "me too".into(),
+            to_all: false,
+        },
+        at(0),
+    );
+    app.handle_event(
+        UiEvent::Sending {
+            to: "carol".into(),
+            id: 2,
+            to_all: false,
+            text: "lost".into(),
+        },
+        at(0),
+    );
+    app.handle_event(
+        UiEvent::Failed {
+            to: "carol".into(),
+            id: 2,
+            reason: "no answer".into(),
+        },
+        at(0),
+    );
+    let terminal = render(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let screen = rows(buffer);
+    let row = |needle: &str| find(&screen, needle).expect(needle) as u16;
+    let bob = style_at(buffer, row("bob: hello alice"), "bob");
+    let carol = style_at(buffer, row("carol: me too"), "carol");
+    assert_ne!(bob.fg, carol.fg, "two senders, two colours");
+    assert_eq!(bob.fg, Some(crate::tui::lines::name_colour("bob")));
+    let delivered = style_at(buffer, row("hi bob ✓"), "✓");
+    assert_eq!(delivered.fg, Some(Color::Green));
+    let failed = style_at(buffer, row("lost ✗"), "✗");
+    assert_eq!(failed.fg, Some(Color::Red));
+    assert_shows(&screen, "!! message to carol not delivered: no answer");
+}
