@@ -1,0 +1,156 @@
+//! `Client::poll_event`: the control machine's actions and events, applied to the
+//! endpoint's peer table and translated for the host, then the endpoint's events with
+//! peer ids turned into names.
+
+use super::{Client, Event};
+use crate::control::client::{Action, ClientEvent};
+use crate::endpoint::{Endpoint, EndpointEvent};
+use crate::roster::{PeerRecord, RosterEvent};
+use crate::wire::PeerId;
+
+use super::peers::Peers;
+
+impl<const PEERS: usize> Client<PEERS> {
+    /// What the host must do or tell the user next.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if let Some(action) = self.control.poll_action() {
+            return Some(match action {
+                Action::Connect => {
+                    self.connecting = true;
+                    Event::Connect
+                }
+                Action::Close => Event::Close,
+            });
+        }
+        while let Some(event) = self.control.poll_event() {
+            if let Some(event) = self.on_control_event(event) {
+                return Some(event);
+            }
+        }
+        self.poll_endpoint_event()
+    }
+
+    fn on_control_event(&mut self, event: ClientEvent) -> Option<Event<'static>> {
+        Some(match event {
+            ClientEvent::LoggedIn {
+                id,
+                addr,
+                reconnected,
+            } => {
+                if self.local_id != Some(id) {
+                    self.local_id = Some(id);
+                    self.endpoint.set_local_id(id);
+                }
+                Event::LoggedIn {
+                    id,
+                    addr,
+                    again: reconnected,
+                }
+            }
+            ClientEvent::Rejected(reason) => Event::Rejected(reason),
+            ClientEvent::Disconnected(why) => Event::Disconnected(why),
+            ClientEvent::Stopped => Event::Stopped,
+            ClientEvent::Observed(_) => return None,
+            ClientEvent::Roster(event) => return self.on_roster_event(event),
+        })
+    }
+
+    fn on_roster_event(&mut self, event: RosterEvent) -> Option<Event<'static>> {
+        match event {
+            RosterEvent::Joined(r) | RosterEvent::Moved(r) if Some(r.id) != self.local_id => {
+                let new_name = self.peers.by_name(r.name.as_str()).is_none();
+                let changed = adopt(&mut self.endpoint, &mut self.peers, r);
+                (changed && new_name).then_some(Event::Joined {
+                    id: r.id,
+                    name: r.name,
+                    addr: r.addr,
+                })
+            }
+            RosterEvent::Left(r) if Some(r.id) != self.local_id => {
+                let gone = drop_peer(&mut self.endpoint, &mut self.peers, r.id)?;
+                Some(Event::Left {
+                    id: gone.id,
+                    name: gone.name,
+                })
+            }
+            RosterEvent::Synced { .. } => {
+                self.resync();
+                Some(Event::PeerList)
+            }
+            _ => None,
+        }
+    }
+
+    /// Makes the peer table equal to the roster (ourselves left out): a peer whose id,
+    /// name and address are unchanged keeps its link.
+    fn resync(&mut self) {
+        let roster = self.control.roster();
+        let mut i = 0;
+        while let Some(p) = self.peers.get(i).copied() {
+            if roster.get(p.id).is_some_and(|r| *r == p) && Some(p.id) != self.local_id {
+                i += 1;
+            } else {
+                // `drop_peer` swap-removes: index `i` now holds an unchecked entry.
+                drop_peer(&mut self.endpoint, &mut self.peers, p.id);
+            }
+        }
+        for r in roster.iter() {
+            if Some(r.id) != self.local_id {
+                adopt(&mut self.endpoint, &mut self.peers, *r);
+            }
+        }
+    }
+
+    fn poll_endpoint_event(&mut self) -> Option<Event<'_>> {
+        loop {
+            let event = self.endpoint.poll_event()?;
+            let named = |id: PeerId| self.peers.name_of(id);
+            let out = match event {
+                EndpointEvent::Message { from, text, to_all } => {
+                    named(from).map(|from| Event::Message { from, text, to_all })
+                }
+                EndpointEvent::Delivered { to, id } => {
+                    named(to).map(|to| Event::Delivered { to, id })
+                }
+                EndpointEvent::Failed { to, id, reason } => {
+                    named(to).map(|to| Event::Failed { to, id, reason })
+                }
+                _ => None,
+            };
+            if out.is_some() {
+                return out;
+            }
+        }
+    }
+}
+
+/// Puts `record` in the peer table (replacing entries with its id or name). Returns
+/// whether anything changed.
+fn adopt<const N: usize>(endpoint: &mut Endpoint<N>, peers: &mut Peers<N>, record: PeerRecord) -> bool {
+    if peers.contains(&record) {
+        return false;
+    }
+    while let Some(id) = peers.clashing(&record) {
+        drop_peer(endpoint, peers, id);
+    }
+    if endpoint.add_peer(record.id, record.addr).is_err() {
+        return false;
+    }
+    if !peers.insert(record) {
+        // The tables have the same size, so the endpoint refused first; keep them equal.
+        endpoint.remove_peer(record.id);
+        return false;
+    }
+    true
+}
+
+fn drop_peer<const N: usize>(
+    endpoint: &mut Endpoint<N>,
+    peers: &mut Peers<N>,
+    id: PeerId,
+) -> Option<PeerRecord> {
+    let gone = peers.remove(id)?;
+    endpoint.remove_peer(id);
+    Some(gone)
+}
