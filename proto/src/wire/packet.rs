@@ -131,6 +131,9 @@ pub struct FileAck {
 }
 
 /// Every kind of peer packet.
+// Wire values are short-lived stack values in a no-alloc crate: boxing is not an option,
+// and the size of the largest variant is the point (a full page or ack list, no copying).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Body<'a> {

@@ -1,1 +1,0 @@
-//! Turning an offered file name into a safe local name.
