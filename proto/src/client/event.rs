@@ -3,7 +3,9 @@
 use crate::control::client::Disconnect;
 use crate::link::{FailReason, MessageId};
 use crate::names::user::UserName;
-use crate::wire::{PeerId, RejectReason, WireAddr};
+use core::net::SocketAddr;
+
+use crate::wire::{PeerId, RejectReason};
 
 /// What the host must do or tell the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +21,7 @@ pub enum Event<'a> {
         /// Our id.
         id: PeerId,
         /// The address the server publishes for us.
-        addr: WireAddr,
+        addr: SocketAddr,
         /// Whether this is a re-login after the server went away.
         again: bool,
     },
@@ -38,7 +40,7 @@ pub enum Event<'a> {
         /// Its login name.
         name: UserName,
         /// Its published UDP address.
-        addr: WireAddr,
+        addr: SocketAddr,
     },
     /// A peer went offline.
     Left {

@@ -29,18 +29,29 @@ mod poll;
 #[cfg(test)]
 mod tests;
 
+use core::net::SocketAddr;
+
 pub use event::{Event, SendError, Sent};
 
 use crate::control::client::{Client as ControlClient, ClientConfig as ControlConfig};
-use crate::endpoint::{Endpoint, EndpointConfig};
+use crate::endpoint::{Endpoint, EndpointConfig, SendError as EndpointSendError};
 use crate::names::user::{same_name, NameError, UserName};
 use crate::time::Instant;
-use crate::wire::{decode_packet, Body, Packet, PeerId, WireAddr, MAX_TEXT_LEN};
+use crate::wire::{decode_packet, Body, PeerId, MAX_TEXT_LEN};
 
 pub use crate::control::client::Disconnect;
 pub use crate::endpoint::Transmit;
 pub use crate::link::{FailReason, MessageId};
 pub use crate::roster::PeerRecord;
+
+/// A client sized for a desktop: up to 256 peers (the roster counts us too), 32 queued
+/// messages per peer, 256 unacknowledged texts in 256 KiB, 8 reassembly buffers of
+/// 16 KiB. About 1 MiB: keep it on the heap.
+pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }>;
+
+/// A client sized for a microcontroller: 16 peers, 4 queued messages per peer, 16 texts
+/// in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts fail at their sender).
+pub type SmallClient = Client<16, 4, 16, 4096, 2, 2048>;
 
 /// Settings of a client node.
 #[derive(Debug, Clone, Copy)]
@@ -49,42 +60,58 @@ pub struct ClientConfig<'a> {
     pub name: &'a str,
     /// Port of the host's UDP socket, announced in `Hello`.
     pub udp_port: u16,
+    /// The directory server (its UDP socket on the same port answers probes).
+    pub server: SocketAddr,
     /// Seed for every random choice (link start numbers, backoff jitter).
     pub seed: u64,
 }
 
-/// One Peerchat client: control connection, roster and peer links, composed. `PEERS`
-/// bounds the roster and the endpoint's peer table.
-pub struct Client<const PEERS: usize> {
-    control: ControlClient<PEERS>,
-    endpoint: Endpoint<PEERS>,
+/// One Peerchat client: control connection, roster and peer links, composed. The
+/// parameters are the endpoint's ([`crate::endpoint::Endpoint`]): `P` peers (also the
+/// roster's size), `Q` queued messages per peer, `E` texts in `T` bytes awaiting
+/// acknowledgement, `R` reassembly buffers of `B` bytes.
+pub struct Client<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+> {
+    control: ControlClient<P>,
+    endpoint: Endpoint<P, Q, E, T, R, B>,
     name: UserName,
     /// The directory server's address (its UDP socket answers probes).
-    server: WireAddr,
+    server: SocketAddr,
     /// Our id from the last `Welcome`.
     local_id: Option<PeerId>,
     /// The peers the endpoint knows: a mirror of the roster that survives a lost server.
-    peers: peers::Peers<PEERS>,
+    peers: peers::Peers<P>,
     /// A connect was asked for and not yet reported.
     connecting: bool,
 }
 
-impl<const PEERS: usize> Client<PEERS> {
-    /// A client that will log in as `config.name` at the directory server `server`
-    /// (whose UDP socket, same port number, answers probes). It asks to connect at once
+impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
+    Client<P, Q, E, T, R, B>
+{
+    /// A client that will log in as `config.name`. It asks to connect at once
     /// ([`Event::Connect`]).
-    pub fn new(config: ClientConfig<'_>, server: WireAddr) -> Result<Self, NameError> {
+    pub fn new(config: ClientConfig<'_>) -> Result<Self, NameError> {
         let control = ControlClient::new(
             config.name,
             config.udp_port,
             ControlConfig::new(config.seed),
         )?;
         let name = *control.name();
+        let endpoint = EndpointConfig {
+            seed: mix(config.seed),
+            ..EndpointConfig::default()
+        };
         Ok(Client {
             control,
-            endpoint: Endpoint::new(EndpointConfig::new(mix(config.seed))),
+            endpoint: Endpoint::new(endpoint),
             name,
-            server,
+            server: config.server,
             local_id: None,
             peers: peers::Peers::new(),
             connecting: false,
@@ -140,17 +167,16 @@ impl<const PEERS: usize> Client<PEERS> {
     }
 
     /// A datagram arrived on the UDP socket from `from`.
-    pub fn handle_datagram(&mut self, now: Instant, from: WireAddr, bytes: &[u8]) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
         if from == self.server {
-            if let Ok(Packet {
-                header,
-                body: Body::ProbeReply { observed },
-            }) = decode_packet(bytes)
-            {
-                if header.sender == PeerId::SERVER {
-                    self.control.handle_probe_reply(observed);
+            // Only the server's own socket may answer a probe.
+            if let Ok(packet) = decode_packet(bytes) {
+                if let (PeerId::SERVER, Body::ProbeReply { observed }) =
+                    (packet.header.sender, &packet.body)
+                {
+                    self.control.handle_probe_reply(*observed);
+                    return;
                 }
-                return;
             }
         }
         self.endpoint.handle_datagram(now, from, bytes);
@@ -169,31 +195,27 @@ impl<const PEERS: usize> Client<PEERS> {
             return Err(SendError::ToSelf);
         }
         let peer = *self.peers.by_name(name).ok_or(SendError::UnknownName)?;
-        self.send_one(now, &peer, text, false)
+        let id = self
+            .endpoint
+            .send(now, peer.id, text, false)
+            .map_err(SendError::from)?;
+        Ok(Sent {
+            to: peer.id,
+            name: peer.name,
+            id,
+        })
     }
 
     /// Sends `text` to everyone online, one reliable copy per peer, each acknowledged on
-    /// its own. Returns one outcome per peer.
-    pub fn send_to_all(
-        &mut self,
-        now: Instant,
-        text: &str,
-    ) -> Result<heapless::Vec<Result<Sent, (UserName, SendError)>, PEERS>, SendError> {
+    /// its own (one `Delivered`/`Failed` per peer, all with the returned id). The
+    /// recipients are [`Client::peers`]. All or nothing: if one peer's queue is full,
+    /// nothing is sent.
+    pub fn send_to_all(&mut self, now: Instant, text: &str) -> Result<MessageId, SendError> {
         check_text(text)?;
         if self.peers.is_empty() {
             return Err(SendError::NobodyOnline);
         }
-        let mut out = heapless::Vec::new();
-        let mut i = 0;
-        while let Some(peer) = self.peers.get(i).copied() {
-            i += 1;
-            let outcome = self
-                .send_one(now, &peer, text, true)
-                .map_err(|e| (peer.name, e));
-            // `out` has room for one outcome per peer table entry.
-            let _ = out.push(outcome);
-        }
-        Ok(out)
+        self.endpoint.send_all(now, text).map_err(SendError::from)
     }
 
     /// Asks the server for a fresh list of who is online ([`Event::PeerList`] follows).
@@ -210,9 +232,9 @@ impl<const PEERS: usize> Client<PEERS> {
     /// Writes the next control frame into `buf` (at least
     /// [`crate::wire::MAX_CLIENT_FRAME`] bytes) and returns its length.
     #[must_use]
-    pub fn poll_control_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    pub fn poll_control_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         loop {
-            match self.control.poll_transmit(now, buf)? {
+            match self.control.poll_transmit(buf)? {
                 Ok(len) => return Some(len),
                 // Our own messages fit MAX_CLIENT_FRAME; a smaller buffer is the host's
                 // bug: skip the frame rather than loop.
@@ -227,7 +249,7 @@ impl<const PEERS: usize> Client<PEERS> {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if let Some(Ok(len)) = self.control.poll_probe(now, buf) {
             return Some(Transmit {
-                destination: self.server,
+                dst: self.server,
                 len,
             });
         }
@@ -241,24 +263,6 @@ impl<const PEERS: usize> Client<PEERS> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-    }
-
-    fn send_one(
-        &mut self,
-        now: Instant,
-        peer: &PeerRecord,
-        text: &str,
-        to_all: bool,
-    ) -> Result<Sent, SendError> {
-        let id = self
-            .endpoint
-            .send(now, peer.id, text, to_all)
-            .map_err(|_| SendError::QueueFull)?;
-        Ok(Sent {
-            to: peer.id,
-            name: peer.name,
-            id,
-        })
     }
 }
 
@@ -278,4 +282,15 @@ const fn mix(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+impl From<EndpointSendError> for SendError {
+    fn from(e: EndpointSendError) -> Self {
+        match e {
+            EndpointSendError::UnknownPeer => SendError::UnknownName,
+            EndpointSendError::NoPeers => SendError::NobodyOnline,
+            EndpointSendError::TooLong => SendError::TooLong,
+            EndpointSendError::QueueFull | EndpointSendError::BufferFull => SendError::QueueFull,
+        }
+    }
 }

@@ -4,13 +4,15 @@
 
 use super::{Client, Event};
 use crate::control::client::{Action, ClientEvent};
-use crate::endpoint::{Endpoint, EndpointEvent};
+use crate::endpoint::{Endpoint, Event as EndpointEvent};
 use crate::roster::{PeerRecord, RosterEvent};
 use crate::wire::PeerId;
 
 use super::peers::Peers;
 
-impl<const PEERS: usize> Client<PEERS> {
+impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
+    Client<P, Q, E, T, R, B>
+{
     /// What the host must do or tell the user next.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
@@ -44,7 +46,7 @@ impl<const PEERS: usize> Client<PEERS> {
                 }
                 Event::LoggedIn {
                     id,
-                    addr,
+                    addr: addr.into(),
                     again: reconnected,
                 }
             }
@@ -64,7 +66,7 @@ impl<const PEERS: usize> Client<PEERS> {
                 (changed && new_name).then_some(Event::Joined {
                     id: r.id,
                     name: r.name,
-                    addr: r.addr,
+                    addr: r.addr.into(),
                 })
             }
             RosterEvent::Left(r) if Some(r.id) != self.local_id => {
@@ -127,14 +129,18 @@ impl<const PEERS: usize> Client<PEERS> {
 
 /// Puts `record` in the peer table (replacing entries with its id or name). Returns
 /// whether anything changed.
-fn adopt<const N: usize>(endpoint: &mut Endpoint<N>, peers: &mut Peers<N>, record: PeerRecord) -> bool {
+fn adopt<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>(
+    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    peers: &mut Peers<P>,
+    record: PeerRecord,
+) -> bool {
     if peers.contains(&record) {
         return false;
     }
     while let Some(id) = peers.clashing(&record) {
         drop_peer(endpoint, peers, id);
     }
-    if endpoint.add_peer(record.id, record.addr).is_err() {
+    if endpoint.add_peer(record.id, record.addr.into()).is_err() {
         return false;
     }
     if !peers.insert(record) {
@@ -145,9 +151,9 @@ fn adopt<const N: usize>(endpoint: &mut Endpoint<N>, peers: &mut Peers<N>, recor
     true
 }
 
-fn drop_peer<const N: usize>(
-    endpoint: &mut Endpoint<N>,
-    peers: &mut Peers<N>,
+fn drop_peer<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>(
+    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    peers: &mut Peers<P>,
     id: PeerId,
 ) -> Option<PeerRecord> {
     let gone = peers.remove(id)?;
