@@ -72,6 +72,7 @@ fn chat_packet() -> Result<(), Failure> {
         PeerId(7),
         Body::Chat(Chat {
             seq: 1,
+            base: 1,
             to_all: false,
             frag: Frag { index: 0, count: 1 },
             text: "hello from a device with no heap",
