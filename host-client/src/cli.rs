@@ -1,6 +1,6 @@
 //! Command-line options of `peerchat`.
 
-use std::net::SocketAddr;
+use core::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};

@@ -2,8 +2,8 @@
 //! default address, the client runs the directory server in its own process, so one
 //! command is a working chat.
 
+use core::net::SocketAddr;
 use std::io;
-use std::net::SocketAddr;
 
 /// Starts the directory server in this process on `addr`. Returns `false` if another
 /// process bound it first (then there is a server to talk to anyway).

@@ -2,13 +2,14 @@
 //! write command lines to its stdin, and read its JSON events with deadlines. A client
 //! is killed when dropped.
 
+use core::net::SocketAddr;
+use core::time::Duration;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -156,7 +157,11 @@ impl ChatClient {
     }
 
     /// Reads events until one satisfies `pred` or `timeout` passes.
-    pub fn try_expect(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    pub fn try_expect(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
         let end = Instant::now() + timeout;
         loop {
             let left = end.checked_duration_since(Instant::now())?;
@@ -216,7 +221,10 @@ impl ChatClient {
 
     /// Everything the client wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The process id.

@@ -2,7 +2,8 @@
 //! `delivered`, messages to everyone, non-ASCII and 16 KiB texts, unknown names, and
 //! garbage or forged datagrams that must change nothing.
 
-use std::net::{SocketAddr, UdpSocket};
+use core::net::SocketAddr;
+use std::net::UdpSocket;
 
 use peerchat_proto::wire::{encode_packet, Body, Chat, Frag, Packet, PeerId};
 use peerchat_tests::client::{ChatClient, ServerProc};
@@ -82,7 +83,9 @@ fn non_ascii_and_16_kib_texts_arrive_intact() {
     }
     assert_eq!(long.len(), 16 * 1024);
     c[0].command(&format!("/msg bob {long}"));
-    let got = c[1].expect("long message", |e| e["event"] == "message" && e["from"] == "alice" && e["text"] != text);
+    let got = c[1].expect("long message", |e| {
+        e["event"] == "message" && e["from"] == "alice" && e["text"] != text
+    });
     assert_eq!(got["text"].as_str().unwrap(), long);
     c[0].expect("delivered", |e| e["event"] == "delivered");
 }

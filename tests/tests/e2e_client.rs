@@ -25,7 +25,9 @@ fn three_clients_see_each_other_and_a_leaver() {
     let status = carol.wait_exit(DEADLINE).expect("carol exits after /quit");
     assert!(status.success(), "carol: {status}");
     for c in [&mut alice, &mut bob] {
-        c.expect("left carol", |e| e["event"] == "left" && e["name"] == "carol");
+        c.expect("left carol", |e| {
+            e["event"] == "left" && e["name"] == "carol"
+        });
     }
 
     alice.command("/who");
@@ -80,7 +82,9 @@ fn bad_commands_get_one_error_and_the_client_goes_on() {
     alice.expect_event("error");
 
     alice.command("/msg bob still here");
-    bob.expect("message", |e| e["event"] == "message" && e["text"] == "still here");
+    bob.expect("message", |e| {
+        e["event"] == "message" && e["text"] == "still here"
+    });
 }
 
 #[test]
@@ -102,7 +106,9 @@ fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
     });
     alice.expect_event("delivered");
     bob.command("/msg alice me too");
-    alice.expect("message", |e| e["event"] == "message" && e["text"] == "me too");
+    alice.expect("message", |e| {
+        e["event"] == "message" && e["text"] == "me too"
+    });
 
     server.restart();
     for c in [&mut alice, &mut bob] {
@@ -111,7 +117,9 @@ fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
     alice.expect_peers(&["bob"]);
     bob.expect_peers(&["alice"]);
     alice.command("/msg bob back again");
-    bob.expect("message", |e| e["event"] == "message" && e["text"] == "back again");
+    bob.expect("message", |e| {
+        e["event"] == "message" && e["text"] == "back again"
+    });
     alice.expect_event("delivered");
 }
 
@@ -143,6 +151,8 @@ fn without_server_option_the_first_client_runs_the_directory() {
     alice.expect_peers(&["bob"]);
     bob.expect_peers(&["alice"]);
     bob.command("/msg alice hello");
-    alice.expect("message", |e| e["event"] == "message" && e["text"] == "hello");
+    alice.expect("message", |e| {
+        e["event"] == "message" && e["text"] == "hello"
+    });
     bob.expect_event("delivered");
 }

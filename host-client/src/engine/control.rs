@@ -3,8 +3,8 @@
 //! itself. Every report carries the connection's generation, so a report from a
 //! connection the engine already gave up is ignored.
 
+use core::net::SocketAddr;
 use std::io;
-use std::net::SocketAddr;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};

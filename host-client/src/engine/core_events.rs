@@ -1,8 +1,6 @@
 //! The core's events, as the engine acts on them: most become one [`UiEvent`]; a
 //! "connect now" starts a connection; a refused login stops the engine.
 
-use std::net::SocketAddr;
-
 use peerchat_proto::client::Event;
 
 use super::{Engine, Fatal};
@@ -25,9 +23,7 @@ impl Engine {
     pub(super) async fn drain_events(&mut self) -> bool {
         let mut actions = Vec::new();
         while let Some(event) = self.core.poll_event() {
-            if let Some(action) = action_for(event) {
-                actions.push(action);
-            }
+            actions.push(action_for(event));
         }
         let any = !actions.is_empty();
         for action in actions {
@@ -76,8 +72,8 @@ impl Engine {
     }
 }
 
-fn action_for(event: Event<'_>) -> Option<Action> {
-    Some(match event {
+fn action_for(event: Event<'_>) -> Action {
+    match event {
         Event::Connect => Action::Connect,
         Event::Close => Action::Close,
         Event::Stopped => Action::Stopped,
@@ -87,7 +83,7 @@ fn action_for(event: Event<'_>) -> Option<Action> {
         Event::PeerList => Action::ShowPeers,
         Event::Joined { name, addr, .. } => Action::Show(UiEvent::Joined {
             name: name.as_str().to_owned(),
-            addr: SocketAddr::from(addr).to_string(),
+            addr: addr.to_string(),
         }),
         Event::Left { name, .. } => Action::Show(UiEvent::Left {
             name: name.as_str().to_owned(),
@@ -106,6 +102,5 @@ fn action_for(event: Event<'_>) -> Option<Action> {
             id: u64::from(id.0),
             reason: reason.to_string(),
         }),
-        _ => return None,
-    })
+    }
 }

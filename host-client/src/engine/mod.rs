@@ -8,12 +8,12 @@ mod control;
 mod core_events;
 mod user;
 
+use core::net::SocketAddr;
 use std::io;
-use std::net::SocketAddr;
 use std::time::Instant as StdInstant;
 
-use peerchat_proto::client::{Client, ClientConfig};
-use peerchat_proto::wire::{RejectReason, MAX_DATAGRAM, MAX_SERVER_FRAME};
+use peerchat_proto::client::{ClientConfig, HostClient};
+use peerchat_proto::wire::{RejectReason, MAX_CLIENT_FRAME, MAX_DATAGRAM};
 use peerchat_proto::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -25,14 +25,11 @@ use crate::command::{Command, Target};
 use crate::event::UiEvent;
 use control::ControlInput;
 
-/// Most peers this client keeps track of (and has links with).
-pub(crate) const PEERS: usize = 1024;
-
 /// The client core as this host instantiates it.
-pub(crate) type Core = Client<PEERS>;
+pub(crate) type Core = HostClient;
 
 /// How long `/quit` waits for the `Bye` to go out before giving up.
-const QUIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+const QUIT_GRACE: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// What the engine needs to start.
 #[derive(Debug, Clone)]
@@ -58,8 +55,8 @@ pub(crate) enum Fatal {
     Io(io::Error),
 }
 
-impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Fatal::Rejected(reason) => write!(f, "login refused: {reason}"),
             Fatal::InvalidName(why) => write!(f, "login refused: invalid name: {why}"),
@@ -139,7 +136,7 @@ pub(crate) async fn run(
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+        None => core::future::pending().await,
     }
 }
 
@@ -157,12 +154,12 @@ impl Engine {
         let core_config = ClientConfig {
             name: &config.name,
             udp_port: local_udp.port(),
+            server: config.server,
             seed: seed_from(local_udp),
         };
-        let core = Core::new(core_config, config.server.into())
-            .map_err(|e| Fatal::InvalidName(e.to_string()))?;
+        let core = new_core(core_config)?;
         Ok(Engine {
-            core: Box::new(core),
+            core,
             config,
             origin,
             udp,
@@ -186,7 +183,7 @@ impl Engine {
 
     fn deadline(&self) -> Option<tokio::time::Instant> {
         let at = self.core.poll_timeout()?;
-        let at = self.origin + std::time::Duration::from_micros(at.as_micros());
+        let at = self.origin + core::time::Duration::from_micros(at.as_micros());
         Some(tokio::time::Instant::from_std(at))
     }
 
@@ -277,7 +274,7 @@ impl Engine {
 
     fn on_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
         let now = self.now();
-        self.core.handle_datagram(now, from.into(), bytes);
+        self.core.handle_datagram(now, from, bytes);
     }
 
     fn on_timeout(&mut self) {
@@ -320,10 +317,10 @@ impl Engine {
     }
 
     async fn drain_control(&mut self) -> bool {
-        let mut frame = [0u8; MAX_SERVER_FRAME];
+        let mut frame = [0u8; MAX_CLIENT_FRAME];
         let mut any = false;
         let now = self.now();
-        while let Some(len) = self.core.poll_control_transmit(now, &mut frame) {
+        while let Some(len) = self.core.poll_control_transmit(&mut frame) {
             any = true;
             let Some(writer) = self.connection.as_mut().and_then(|c| c.writer.as_mut()) else {
                 continue;
@@ -343,7 +340,7 @@ impl Engine {
         let now = self.now();
         while let Some(t) = self.core.poll_transmit(now, &mut buf) {
             any = true;
-            let to = SocketAddr::from(t.destination);
+            let to = t.dst;
             if let Err(e) = self.udp.send_to(&buf[..t.len], to).await {
                 // A lost datagram is the link's business: it retransmits.
                 tracing::debug!("udp send to {to}: {e}");
@@ -375,6 +372,14 @@ impl Engine {
             conn.reader.abort();
         }
     }
+}
+
+/// Builds the core on the heap: it is about a megabyte, too big to pass through the
+/// stack of an async task.
+fn new_core(config: ClientConfig<'_>) -> Result<Box<Core>, Fatal> {
+    Core::new(config)
+        .map(Box::new)
+        .map_err(|e| Fatal::InvalidName(e.to_string()))
 }
 
 /// A seed for the core's randomness (connection ids, backoff jitter), from the clock

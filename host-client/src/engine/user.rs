@@ -38,8 +38,8 @@ impl Engine {
             .core
             .peers()
             .map(|p| PeerEntry {
-                name: p.name.to_owned(),
-                addr: std::net::SocketAddr::from(p.addr).to_string(),
+                name: p.name.as_str().to_owned(),
+                addr: core::net::SocketAddr::from(p.addr).to_string(),
             })
             .collect();
         self.emit(UiEvent::Peers { peers }).await;
@@ -60,35 +60,38 @@ impl Engine {
     async fn send_to(&mut self, name: &str, text: &str) {
         let now = self.now();
         let result = self.core.send_to(now, name, text);
-        self.report_send(name, text, false, result).await;
+        self.report_send(name, text, result).await;
     }
 
     async fn send_to_all(&mut self, text: &str) {
         let now = self.now();
-        let sent = match self.core.send_to_all(now, text) {
-            Ok(sent) => sent,
+        let id = match self.core.send_to_all(now, text) {
+            Ok(id) => u64::from(id.0),
             Err(e) => return self.error(format!("cannot send to everyone: {e}")).await,
         };
-        let results: Vec<_> = sent.into_iter().collect();
-        for result in results {
-            let name = result.name;
-            let name = name.as_str();
-            self.report_send(name, text, true, result.outcome).await;
+        let recipients: Vec<String> = self
+            .core
+            .peers()
+            .map(|p| p.name.as_str().to_owned())
+            .collect();
+        for to in recipients {
+            let text = text.to_owned();
+            self.emit(UiEvent::Sending {
+                to,
+                id,
+                to_all: true,
+                text,
+            })
+            .await;
         }
     }
 
-    async fn report_send(
-        &mut self,
-        name: &str,
-        text: &str,
-        to_all: bool,
-        result: Result<Sent, SendError>,
-    ) {
+    async fn report_send(&mut self, name: &str, text: &str, result: Result<Sent, SendError>) {
         let event = match result {
             Ok(sent) => UiEvent::Sending {
                 to: sent.name.as_str().to_owned(),
                 id: u64::from(sent.id.0),
-                to_all,
+                to_all: false,
                 text: text.to_owned(),
             },
             Err(e) => UiEvent::Error {

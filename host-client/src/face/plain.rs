@@ -2,7 +2,7 @@
 //! stdin. Text from peers is shown with control characters escaped, so a message cannot
 //! drive the user's terminal.
 
-use std::fmt::Write as _;
+use core::fmt::Write as _;
 use std::io;
 
 use tokio::sync::mpsc;

@@ -91,11 +91,17 @@ pub struct Client<
     connecting: bool,
 }
 
-impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
-    Client<P, Q, E, T, R, B>
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Client<P, Q, E, T, R, B>
 {
-    /// A client that will log in as `config.name`. It asks to connect at once
-    /// ([`Event::Connect`]).
+    /// A client that will log in as `config.name`. Its first timeout is due at once and
+    /// asks to connect ([`Event::Connect`]).
     pub fn new(config: ClientConfig<'_>) -> Result<Self, NameError> {
         let control = ControlClient::new(
             config.name,

@@ -9,14 +9,12 @@ use crate::names::user::{same_name, UserName};
 use crate::roster::PeerRecord;
 use crate::wire::PeerId;
 
-/// How many departed peers are remembered for naming late events.
-const DEPARTED: usize = 16;
-
 /// At most `N` peers, unique by id and by name.
 #[derive(Debug, Clone)]
 pub(super) struct Peers<const N: usize> {
     live: Vec<PeerRecord, N>,
-    departed: Deque<PeerRecord, DEPARTED>,
+    /// The last `N` peers removed, to name their late `delivered`/`failed` events.
+    departed: Deque<PeerRecord, N>,
 }
 
 impl<const N: usize> Peers<N> {

@@ -5,13 +5,20 @@
 use super::{Client, Event};
 use crate::control::client::{Action, ClientEvent};
 use crate::endpoint::{Endpoint, Event as EndpointEvent};
+use crate::names::user::UserName;
 use crate::roster::{PeerRecord, RosterEvent};
 use crate::wire::PeerId;
 
 use super::peers::Peers;
 
-impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>
-    Client<P, Q, E, T, R, B>
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Client<P, Q, E, T, R, B>
 {
     /// What the host must do or tell the user next.
     #[must_use]
@@ -105,31 +112,44 @@ impl<const P: usize, const Q: usize, const E: usize, const T: usize, const R: us
     }
 
     fn poll_endpoint_event(&mut self) -> Option<Event<'_>> {
-        loop {
-            let event = self.endpoint.poll_event()?;
-            let named = |id: PeerId| self.peers.name_of(id);
-            let out = match event {
-                EndpointEvent::Message { from, text, to_all } => {
-                    named(from).map(|from| Event::Message { from, text, to_all })
-                }
-                EndpointEvent::Delivered { to, id } => {
-                    named(to).map(|to| Event::Delivered { to, id })
-                }
-                EndpointEvent::Failed { to, id, reason } => {
-                    named(to).map(|to| Event::Failed { to, id, reason })
-                }
-                _ => None,
-            };
-            if out.is_some() {
-                return out;
-            }
-        }
+        let peers = &self.peers;
+        let named = |id: PeerId| peers.name_of(id).unwrap_or_else(|| id_name(id));
+        Some(match self.endpoint.poll_event()? {
+            EndpointEvent::Message { from, text, to_all } => Event::Message {
+                from: named(from),
+                text,
+                to_all,
+            },
+            EndpointEvent::Delivered { to, id } => Event::Delivered { to: named(to), id },
+            EndpointEvent::Failed { to, id, reason } => Event::Failed {
+                to: named(to),
+                id,
+                reason,
+            },
+        })
     }
+}
+
+/// A stand-in name (`peer-ID`) for an id the table no longer holds. Not reached: the
+/// table remembers the last `P` departed peers, more than one drain can remove.
+fn id_name(id: PeerId) -> UserName {
+    let mut s: heapless::String<16> = heapless::String::new();
+    // "peer-" and at most 10 digits fit 16 bytes.
+    let _ = core::fmt::write(&mut s, format_args!("peer-{}", id.0));
+    // Letters, a dash and digits always make a valid name.
+    UserName::new(&s).expect("peer-ID is a valid name")
 }
 
 /// Puts `record` in the peer table (replacing entries with its id or name). Returns
 /// whether anything changed.
-fn adopt<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>(
+fn adopt<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+>(
     endpoint: &mut Endpoint<P, Q, E, T, R, B>,
     peers: &mut Peers<P>,
     record: PeerRecord,
@@ -151,7 +171,14 @@ fn adopt<const P: usize, const Q: usize, const E: usize, const T: usize, const R
     true
 }
 
-fn drop_peer<const P: usize, const Q: usize, const E: usize, const T: usize, const R: usize, const B: usize>(
+fn drop_peer<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+>(
     endpoint: &mut Endpoint<P, Q, E, T, R, B>,
     peers: &mut Peers<P>,
     id: PeerId,
