@@ -10,9 +10,9 @@
 //!   two pipe hops and the JSON face.
 
 use core::net::SocketAddr;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::net::UdpSocket;
-use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 

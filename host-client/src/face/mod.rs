@@ -64,8 +64,7 @@ pub(crate) async fn run(
 ) -> io::Result<()> {
     match kind {
         FaceKind::Json => json::run(server, events, commands).await,
-        // The terminal UI plugs in here (`crate::tui::run`, same signature); until it
-        // exists a terminal gets plain lines.
-        FaceKind::Plain | FaceKind::Terminal => plain::run(server, events, commands).await,
+        FaceKind::Plain => plain::run(server, events, commands).await,
+        FaceKind::Terminal => crate::tui::run(server, events, commands).await,
     }
 }
