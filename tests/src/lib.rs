@@ -1,3 +1,5 @@
 //! Shared helpers for Peerchat end-to-end tests, simulation and benchmarks.
 
+pub mod client;
+pub mod client_bench;
 pub mod sim;
