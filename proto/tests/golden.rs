@@ -176,6 +176,7 @@ fn packet_probe_reply() {
 fn packet_chat() {
     let chat = Chat {
         seq: 42,
+        base: 40,
         to_all: false,
         frag: Frag { index: 0, count: 1 },
         text: "hi bob",

@@ -116,6 +116,7 @@ fn chat() -> impl Strategy<Value = Body<'static>> {
     (any::<u32>(), any::<bool>(), frag, ".{0,280}").prop_map(|(seq, to_all, (i, n), text)| {
         Body::Chat(Chat {
             seq,
+            base: seq.wrapping_sub(u32::from(i)),
             to_all,
             frag: Frag { index: i, count: n },
             text: leak(text),

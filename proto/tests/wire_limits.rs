@@ -80,6 +80,7 @@ fn largest_bodies() -> Vec<Body<'static>> {
         Body::ProbeReply { observed: MAX_V6 },
         Body::Chat(Chat {
             seq: u32::MAX,
+            base: u32::MAX,
             to_all: true,
             frag: Frag {
                 index: 15,
@@ -189,6 +190,7 @@ fn over_limit_packet(body: Body<'_>, limit: Limit) {
 fn chat(text: &str, index: u8, count: u8) -> Body<'_> {
     Body::Chat(Chat {
         seq: 1,
+        base: 1,
         to_all: false,
         frag: Frag { index, count },
         text,

@@ -16,6 +16,14 @@ use super::users::Users;
 use crate::command::{self, Command, ParseError, Target, HELP};
 use crate::event::{Direction, UiEvent};
 
+/// The keys of the terminal UI, shown after the commands by `/help`.
+const KEYS: &str = "\
+Tab, Shift-Tab       pick who plain lines go to (Tab after /msg or /send completes a name)
+Ctrl-↑, Ctrl-↓       the same; Esc moves to the users pane (↑/↓, Enter to come back)
+↑, ↓                 earlier lines you typed
+PgUp, PgDn, Ctrl-End scroll the conversation, back to the newest
+Ctrl-C               log out and quit";
+
 /// The moment an event or key is handled.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Now {
@@ -127,6 +135,8 @@ impl App {
                 self.me = Some((name, udp));
                 self.link = Link::Connected;
                 self.system(now, Level::Info, line);
+                let hint = "/help lists the commands and keys".to_owned();
+                self.system(now, Level::Info, hint);
             }
             UiEvent::Peers { peers } => {
                 self.users.set_all(peers);
@@ -269,9 +279,33 @@ impl App {
     }
 
     /// Handles pasted text: it goes into the input line.
-    pub(crate) fn handle_paste(&mut self, text: &str) {
+    pub(crate) fn handle_paste(&mut self, text: &str, now: Now) {
         self.focus = Focus::Input;
-        self.input.insert(text);
+        if !self.input.insert(text) {
+            self.system(now, Level::Error, "the pasted text is too long".to_owned());
+        }
+    }
+
+    /// What to print once the terminal is back when the engine ended on its own
+    /// (say, the name was taken): the errors among the last lines, which would
+    /// otherwise vanish with the screen.
+    pub(crate) fn parting_errors(&self) -> Vec<String> {
+        if self.quitting {
+            return Vec::new();
+        }
+        let entries = self.conversation.entries();
+        entries
+            .iter()
+            .skip(entries.len().saturating_sub(3))
+            .filter_map(|e| match e {
+                Entry::System {
+                    level: Level::Error,
+                    text,
+                    ..
+                } => Some(escape(text).into_owned()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Handles one key; returns the command it produced, if any.
@@ -401,7 +435,7 @@ impl App {
                 None
             }
             Command::Help => {
-                for line in HELP.lines() {
+                for line in HELP.lines().chain(KEYS.lines()) {
                     self.system(now, Level::Info, line.to_owned());
                 }
                 None

@@ -401,3 +401,31 @@ fn new_lines_do_not_move_a_scrolled_up_view() {
     );
     assert_eq!(app.scroll, 7, "the new message wraps to two rows");
 }
+
+#[test]
+fn an_overlong_paste_is_refused_with_a_line() {
+    let mut app = app();
+    app.handle_paste("fine\ntext", now());
+    assert_eq!(app.input.text(), "fine text");
+    app.handle_paste(&"x".repeat(crate::tui::input::MAX_LINE), now());
+    assert_eq!(app.input.text(), "fine text", "nothing typed is lost");
+    assert_eq!(
+        system_lines(&app).last().unwrap(),
+        "the pasted text is too long"
+    );
+}
+
+#[test]
+fn errors_that_end_the_session_are_kept_for_after_the_screen() {
+    let mut app = App::new("s:1".into());
+    app.handle_event(
+        UiEvent::Error {
+            message: "name alice is taken".into(),
+        },
+        now(),
+    );
+    assert_eq!(app.parting_errors(), ["name alice is taken"]);
+    // Quitting on purpose prints nothing.
+    ctrl(&mut app, 'c');
+    assert!(app.parting_errors().is_empty());
+}

@@ -28,10 +28,12 @@ pub(crate) async fn run(
     mut events: Receiver<UiEvent>,
     commands: Sender<Command>,
 ) -> io::Result<()> {
+    // Before the reader thread starts: the local offset can only be read safely
+    // while the process has one thread.
+    let clock = Clock::start();
     let mut guard = TerminalGuard::enter()?;
     let mut keys = TerminalEvents::spawn()?;
     let mut app = App::new(server);
-    let clock = Clock::start();
     let result = drive(
         &mut guard,
         &mut app,
@@ -43,18 +45,25 @@ pub(crate) async fn run(
     .await;
     drop(keys);
     drop(guard);
+    for line in app.parting_errors() {
+        eprintln!("peerchat: {line}");
+    }
     result
 }
 
 /// Wall and monotonic time for the [`App`].
 struct Clock {
     start: Instant,
+    /// Local time minus UTC, in seconds (0, i.e. UTC, when it cannot be known).
+    offset: i64,
 }
 
 impl Clock {
     fn start() -> Self {
+        let offset = time::UtcOffset::current_local_offset().map_or(0, |o| o.whole_seconds());
         Clock {
             start: Instant::now(),
+            offset: i64::from(offset),
         }
     }
 
@@ -64,9 +73,15 @@ impl Clock {
             .unwrap_or_default();
         Now {
             mono: self.start.elapsed(),
-            time: TimeOfDay((since_epoch.as_secs() % 86_400) as u32),
+            time: time_of_day(since_epoch.as_secs(), self.offset),
         }
     }
+}
+
+/// The local time of day `unix_secs` seconds after the epoch, `offset` seconds ahead of UTC.
+fn time_of_day(unix_secs: u64, offset: i64) -> TimeOfDay {
+    let local = i64::try_from(unix_secs).unwrap_or(i64::MAX) + offset;
+    TimeOfDay(local.rem_euclid(86_400) as u32)
 }
 
 async fn drive(
@@ -135,10 +150,24 @@ fn handle_input(app: &mut App, input: Event, now: Now) -> Option<Command> {
     match input {
         Event::Key(key) => app.handle_key(key, now),
         Event::Paste(text) => {
-            app.handle_paste(&text);
+            app.handle_paste(&text, now);
             None
         }
         // A resize needs only the redraw that follows every event.
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_local() {
+        let noon_utc = 19_000 * 86_400 + 12 * 3600;
+        assert_eq!(time_of_day(noon_utc, 0).hh_mm(), "12:00");
+        assert_eq!(time_of_day(noon_utc, 2 * 3600).hh_mm(), "14:00");
+        assert_eq!(time_of_day(noon_utc, -(13 * 3600 + 1800)).hh_mm(), "22:30");
+        assert_eq!(time_of_day(0, -60).hh_mm(), "23:59");
     }
 }

@@ -124,7 +124,8 @@ fn layout_at_80_by_24() {
     assert!(screen[3].contains("│ bob"));
     assert!(screen[4].contains("│ carol"));
     // Conversation: newest at the bottom, above the input line.
-    assert!(screen[20].starts_with("12:34 -- logged in as alice (127.0.0.1:5000)"));
+    assert!(screen[19].starts_with("12:34 -- logged in as alice (127.0.0.1:5000)"));
+    assert!(screen[20].starts_with("12:34 -- /help lists the commands and keys"));
     assert!(
         screen[21].starts_with("12:34 bob: hello alice"),
         "{:?}",
@@ -227,11 +228,11 @@ fn a_long_conversation_scrolls_with_page_keys() {
         screen[1].contains("logged in as alice"),
         "top reached: {screen:#?}"
     );
-    assert!(screen[2].contains("12:34 bob: hello alice"));
+    assert!(screen[3].contains("12:34 bob: hello alice"));
     key(&mut app, KeyCode::PageDown);
     let screen = self::screen(&app, 80, 24);
     assert!(
-        screen[1].contains("message 18"),
+        screen[1].contains("message 17"),
         "one page down from the top: {:?}",
         screen[1]
     );
@@ -429,4 +430,55 @@ fn the_input_line_follows_the_cursor_and_shows_the_target() {
         screen[11]
     );
     assert_eq!(terminal.get_cursor_position().unwrap(), (39, 11).into());
+}
+
+/// The style of the cell where `needle` starts on row `y`.
+fn style_at(buffer: &Buffer, y: u16, needle: &str) -> ratatui::style::Style {
+    let row = &rows(buffer)[y as usize];
+    let byte = row.find(needle).expect("needle on the row");
+    let x = Span::raw(&row[..byte]).width() as u16;
+    buffer[(x, y)].style()
+}
+
+#[test]
+fn senders_have_distinct_colours_and_marks_show_the_outcome() {
+    let mut app = app();
+    app.handle_event(
+        UiEvent::Message {
+            from: "carol".into(),
+            text: "me too".into(),
+            to_all: false,
+        },
+        at(0),
+    );
+    app.handle_event(
+        UiEvent::Sending {
+            to: "carol".into(),
+            id: 2,
+            to_all: false,
+            text: "lost".into(),
+        },
+        at(0),
+    );
+    app.handle_event(
+        UiEvent::Failed {
+            to: "carol".into(),
+            id: 2,
+            reason: "no answer".into(),
+        },
+        at(0),
+    );
+    let terminal = render(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let screen = rows(buffer);
+    let row = |needle: &str| find(&screen, needle).expect(needle) as u16;
+    let bob = style_at(buffer, row("bob: hello alice"), "bob");
+    let carol = style_at(buffer, row("carol: me too"), "carol");
+    assert_ne!(bob.fg, carol.fg, "two senders, two colours");
+    assert_eq!(bob.fg, Some(crate::tui::lines::name_colour("bob")));
+    let delivered = style_at(buffer, row("hi bob ✓"), "✓");
+    assert_eq!(delivered.fg, Some(Color::Green));
+    let failed = style_at(buffer, row("lost ✗"), "✗");
+    assert_eq!(failed.fg, Some(Color::Red));
+    assert_shows(&screen, "!! message to carol not delivered: no answer");
 }

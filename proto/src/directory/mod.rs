@@ -200,6 +200,9 @@ pub struct Directory<S> {
     config: Config,
     sweep_at: Instant,
     sweep_cursor: u32,
+    /// One past the highest slot ever used: scans stop here (the free list is LIFO, so
+    /// slots stay packed at the low end).
+    high: u32,
 }
 
 impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
@@ -228,6 +231,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
             config,
             sweep_at: Instant::ZERO + config.sweep_interval,
             sweep_cursor: 0,
+            high: 0,
         }
     }
 
@@ -278,6 +282,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         let token = self.token(index, self.logins);
         let slots = self.slots.as_mut();
         self.free = slots[index as usize].next;
+        self.high = self.high.max(index + 1);
         let id = slots[index as usize].occupy(index, cap, name, addr, token, now, tag);
         slots[index as usize].next = slots[bucket].head;
         slots[bucket].head = index;
@@ -336,6 +341,12 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         self.index_of(id).map(|i| self.record(i))
     }
 
+    /// The probe token `id` was given at login.
+    pub fn probe_token(&self, id: PeerId) -> Option<u64> {
+        self.index_of(id)
+            .map(|i| self.slots.as_ref()[i as usize].token)
+    }
+
     /// The tag given when `id` logged in.
     pub fn tag(&self, id: PeerId) -> Option<u32> {
         self.index_of(id)
@@ -365,7 +376,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         if now < self.sweep_at {
             return None;
         }
-        while self.sweep_cursor < self.cap {
+        while self.sweep_cursor < self.high {
             let index = self.sweep_cursor;
             self.sweep_cursor += 1;
             let s = &self.slots.as_ref()[index as usize];
@@ -388,13 +399,13 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
     }
 
     /// Fills `peers` with up to [`SNAPSHOT_PAGE`] peers from slot `start` on and returns
-    /// the slot to continue from; `>= capacity()` means the table is done.
+    /// the slot to continue from, or `None` when the table is done (this page is the last).
     pub fn fill_page<'a>(
         &'a self,
         start: usize,
         peers: &mut heapless::Vec<PeerInfo<'a>, SNAPSHOT_PAGE>,
-    ) -> usize {
-        let slots = &self.slots.as_ref()[..self.cap as usize];
+    ) -> Option<usize> {
+        let slots = &self.slots.as_ref()[..self.high as usize];
         let mut i = start;
         while i < slots.len() && !peers.is_full() {
             if slots[i].is_used() {
@@ -407,7 +418,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         while i < slots.len() && !slots[i].is_used() {
             i += 1;
         }
-        i
+        (i < slots.len()).then_some(i)
     }
 
     /// The whole table as snapshot pages at the current version.
@@ -422,7 +433,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
 
     /// Every online peer, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = PeerRecord> + '_ {
-        self.slots.as_ref()[..self.cap as usize]
+        self.slots.as_ref()[..self.high as usize]
             .iter()
             .filter(|s| s.is_used())
             .map(Slot::record)
@@ -504,8 +515,9 @@ impl<'a, S: AsRef<[Slot]> + AsMut<[Slot]>> Iterator for Pages<'a, S> {
             return None;
         }
         let mut peers = heapless::Vec::new();
-        self.next = self.dir.fill_page(self.next, &mut peers);
-        let last = self.next >= self.dir.capacity();
+        let next = self.dir.fill_page(self.next, &mut peers);
+        let last = next.is_none();
+        self.next = next.unwrap_or(0);
         self.done = last;
         let page = SnapshotPage {
             version: self.dir.version(),
