@@ -1,1 +1,4 @@
 //! Shared helpers for Peerchat end-to-end tests, simulation and benchmarks.
+
+pub mod client;
+pub mod client_bench;
