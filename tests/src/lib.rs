@@ -1,1 +1,3 @@
 //! Shared helpers for Peerchat end-to-end tests, simulation and benchmarks.
+
+pub mod procs;
