@@ -8,15 +8,20 @@
 //! - [`platform`]: what the device needs from the machine (clock, TCP as `embedded-io`,
 //!   UDP, wait, stop request, logs).
 //! - [`log`]: `info!`/`warn!`/`error!`/`debug!` over text or defmt.
+//! - [`reply`]: the device's answers (`echo: …`, a file's length and hash) in fixed
+//!   buffers.
+//! - [`file`]: the fixed buffer one incoming `.txt` file is received into.
 //! - [`selftest`]: encodes and decodes a few messages of every channel (run with no
 //!   arguments).
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "defmt")]
 #[doc(hidden)]
 pub use defmt;
 
+pub mod file;
 pub mod log;
 pub mod platform;
+pub mod reply;
 pub mod selftest;

@@ -2,7 +2,7 @@
 //! clients built on the proto core.
 
 use core::time::Duration;
-use std::net::SocketAddr;
+use core::net::SocketAddr;
 
 use peerchat_proto::wire::{
     decode_packet, encode_client_frame, encode_packet, Body, ClientMsg, FrameDecoder, Packet,

@@ -61,6 +61,7 @@ fn udp() -> Result<(), LoopbackError> {
         PeerId(1),
         Body::Chat(Chat {
             seq: 0,
+            base: 0,
             to_all: false,
             frag: Frag { index: 0, count: 1 },
             text: "loopback",
