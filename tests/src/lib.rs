@@ -2,3 +2,4 @@
 
 pub mod client;
 pub mod client_bench;
+pub mod sim;

@@ -62,26 +62,34 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         Link::Connected => ("connected", Color::LightGreen),
         Link::Reconnecting => ("reconnecting", Color::LightRed),
     };
-    let online = format!("{} online", app.users.online().len());
-    let (name, udp) = match &app.me {
-        Some((name, udp)) => (escape(name).into_owned(), udp.clone()),
-        None => ("-".to_owned(), String::new()),
-    };
+    let bold = Style::new().add_modifier(Modifier::BOLD);
     // (text, style, priority): the lowest priorities go first when room is short.
-    let parts = [
-        (
-            format!(" {state}"),
-            Style::new().fg(colour).add_modifier(Modifier::BOLD),
-            5,
-        ),
+    let mut parts = vec![
+        (format!(" {state}"), bold.fg(colour), 5),
         (format!(" {}", app.server), Style::new(), 2),
-        (" │ ".to_owned(), Style::new(), 4),
-        (name, Style::new().add_modifier(Modifier::BOLD), 4),
-        (format!(" {udp}"), Style::new(), 1),
-        (" │ ".to_owned(), Style::new(), 3),
-        (online, Style::new(), 3),
     ];
-    let mut keep = [true; 7];
+    if let Some((name, udp)) = &app.me {
+        parts.push((" │ ".to_owned(), Style::new(), 4));
+        parts.push((escape(name).into_owned(), bold, 4));
+        parts.push((format!(" {udp}"), Style::new(), 1));
+    }
+    parts.push((" │ ".to_owned(), Style::new(), 3));
+    parts.push((
+        format!("{} online", app.users.online().len()),
+        Style::new(),
+        3,
+    ));
+    let spans: Vec<Span<'_>> = fit(parts, area.width as usize)
+        .into_iter()
+        .map(|(text, style)| Span::styled(text, style))
+        .collect();
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// The parts that fit in `room` cells, in their order, dropping the lowest
+/// priorities first.
+fn fit(parts: Vec<(String, Style, u8)>, room: usize) -> Vec<(String, Style)> {
+    let mut keep = vec![true; parts.len()];
     let mut by_priority: Vec<usize> = (0..parts.len()).collect();
     by_priority.sort_by_key(|&i| parts[i].2);
     for i in by_priority {
@@ -89,18 +97,17 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             .filter(|&j| keep[j])
             .map(|j| width(&parts[j].0))
             .sum();
-        if used <= area.width as usize {
+        if used <= room {
             break;
         }
         keep[i] = false;
     }
-    let spans: Vec<Span<'_>> = parts
-        .iter()
+    parts
+        .into_iter()
         .zip(keep)
         .filter(|(_, keep)| *keep)
-        .map(|((text, style, _), _)| Span::styled(text.clone(), *style))
-        .collect();
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+        .map(|((text, style, _), _)| (text, style))
+        .collect()
 }
 
 fn width(s: &str) -> usize {

@@ -482,3 +482,10 @@ fn senders_have_distinct_colours_and_marks_show_the_outcome() {
     assert_eq!(failed.fg, Some(Color::Red));
     assert_shows(&screen, "!! message to carol not delivered: no answer");
 }
+
+#[test]
+fn before_login_the_status_bar_says_connecting() {
+    let app = App::new("10.0.0.1:8888".into());
+    let screen = screen(&app, 80, 24);
+    assert_eq!(screen[0].trim_end(), " connecting 10.0.0.1:8888 │ 0 online");
+}

@@ -46,8 +46,9 @@ use pool::TextPool;
 pub use send::SendError;
 
 /// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
-/// texts in 256 KiB waiting for acks, 8 reassembly buffers of 16 KiB.
-pub type HostEndpoint = Endpoint<64, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }>;
+/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB (about 400 KB:
+/// keep it in a `Box`).
+pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }>;
 
 /// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
 /// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and

@@ -26,12 +26,13 @@ pub enum ClientMsg<'a> {
     Bye,
 }
 
-/// One page of the directory. A snapshot is pages `0..=n` sent back to back, all with
-/// the same `version`; the page with `last == true` completes it.
+/// One page of the directory. A snapshot is pages `0..=n` in order; the page with
+/// `last == true` completes it. Each page carries the directory version at the time it
+/// was built, so later pages may be newer than earlier ones (see `docs/PROTOCOL.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SnapshotPage<'a> {
-    /// Directory version this snapshot describes.
+    /// Directory version when this page was built.
     pub version: u64,
     /// Page number, from 0.
     pub page: u32,
