@@ -20,7 +20,9 @@ pub(crate) async fn start(addr: SocketAddr) -> io::Result<bool> {
     tracing::info!("started the directory server in this process on {addr}");
     tokio::spawn(async move {
         let forever = core::future::pending::<()>();
-        if let Err(e) = peerchat_server::serve(listener, udp, ServerConfig::default(), forever).await {
+        if let Err(e) =
+            peerchat_server::serve(listener, udp, ServerConfig::default(), forever).await
+        {
             tracing::warn!("embedded directory server stopped: {e}");
         }
     });
