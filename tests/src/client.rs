@@ -5,55 +5,22 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::procs::binary;
+
 /// How long a test waits for an event it expects before failing.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The workspace's root folder.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// Path of a workspace binary, built once per test process with `cargo build`.
-pub fn built_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
-    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let release = cfg!(not(debug_assertions));
-    let path = target
-        .join(if release { "release" } else { "debug" })
-        .join(bin);
-    if !built.iter().any(|b| b == bin) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "-p", package, "--bin", bin]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build -p {package} failed");
-        built.push(bin.to_owned());
-    }
-    path
-}
-
 /// The `peerchat` binary.
 pub fn peerchat_bin() -> PathBuf {
-    built_binary("peerchat", "peerchat")
+    binary("peerchat", "peerchat")
 }
 
 /// A running `peerchat --json`.
@@ -324,7 +291,7 @@ impl ServerProc {
     /// Starts the server again on the same address.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new(built_binary("peerchat-server", "peerchat-server"))
+        let child = Command::new(binary("peerchat-server", "peerchat-server"))
             .args(["--listen", &self.addr.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

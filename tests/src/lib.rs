@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod client_bench;
+pub mod procs;
 pub mod sim;

@@ -123,6 +123,8 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline) => engine.on_timeout(),
             () = sleep_until(quit_by) => engine.stopped = true,
+            // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
+            Ok(()) = tokio::signal::ctrl_c(), if engine.quitting.is_none() => engine.quit(),
         }
         engine.drain().await;
     }

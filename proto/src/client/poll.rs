@@ -157,6 +157,10 @@ fn adopt<
     if peers.contains(&record) {
         return false;
     }
+    if peers.same_login(&record) {
+        // Only the address moved: the endpoint starts the link over at the new address.
+        return endpoint.add_peer(record.id, record.addr.into()).is_ok() && peers.set(record);
+    }
     while let Some(id) = peers.clashing(&record) {
         drop_peer(endpoint, peers, id);
     }

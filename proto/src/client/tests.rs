@@ -512,3 +512,57 @@ fn quit_says_bye_then_stops() {
     alice.client.handle_control_closed(alice.now);
     assert_eq!(alice.events(), [Ev::Stopped]);
 }
+
+#[test]
+fn a_moved_peer_is_reached_at_its_new_address() {
+    let (mut alice, mut bob) = pair();
+    bob.udp = addr(5012);
+    alice.server_says(&ServerMsg::Moved {
+        version: 2,
+        id: PeerId(2),
+        addr: WireAddr::from(bob.udp),
+    });
+    assert!(alice.events().is_empty(), "a move is not a join");
+    assert_eq!(
+        alice.client.peer_by_name("bob").unwrap().addr,
+        bob.udp.into()
+    );
+    let sent = alice.client.send_to(alice.now, "bob", "new place").unwrap();
+    let datagrams = alice.datagrams();
+    assert!(datagrams.iter().all(|(to, _)| *to == bob.udp));
+    for (_, bytes) in datagrams {
+        bob.client.handle_datagram(bob.now, alice.udp, &bytes);
+    }
+    // Bob's answers now come from his new address.
+    for (_, bytes) in bob.datagrams() {
+        alice.client.handle_datagram(alice.now, bob.udp, &bytes);
+    }
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+}
+
+#[test]
+fn an_unchanged_peer_keeps_its_link_across_a_reconnect() {
+    let (mut alice, mut bob) = pair();
+    let sent = alice.client.send_to(alice.now, "bob", "in flight").unwrap();
+    alice.client.handle_control_closed(alice.now);
+    for _ in 0..100 {
+        alice.advance(Duration::from_millis(100));
+        if alice.events().contains(&Ev::Connect) {
+            break;
+        }
+    }
+    let bob_at = bob.udp;
+    let events = alice.log_in(1, &[(2, "bob", bob_at)]);
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Failed { .. })),
+        "{events:?}"
+    );
+    pump(&mut alice, &mut bob);
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+}

@@ -129,6 +129,16 @@ where
         self.shutting_down && self.open == 0
     }
 
+    /// Whether `conn` is closing, and why: a host whose writes to it are stuck closes it
+    /// without waiting for [`Transmit::Close`].
+    pub fn closing(&self, conn: ConnId) -> Option<CloseReason> {
+        match self.index(conn).map(|i| self.conns.as_ref()[i].state) {
+            None => Some(CloseReason::Disconnected),
+            Some(ConnState::Closing(reason)) => Some(reason),
+            Some(_) => None,
+        }
+    }
+
     /// A new TCP connection from `peer`.
     pub fn handle_connect(&mut self, now: Instant, peer: WireAddr) -> Result<ConnId, ConnectError> {
         if self.shutting_down {
@@ -302,11 +312,14 @@ where
         match input {
             Input::Ping => c.owed.pong = true,
             Input::List => {
+                // A repeated `List` restarts the snapshot but not its clock: a client
+                // that asks faster than it reads is still too slow.
+                let started = c.snap.map_or(now, |s| s.started);
                 c.snap = Some(Snap {
                     next: 0,
                     page: 0,
-                    started: now,
-                })
+                    started,
+                });
             }
             Input::Bye => self.leave(i, CloseReason::Bye),
             Input::Hello(..) => self.leave(i, CloseReason::Unexpected),

@@ -428,6 +428,27 @@ fn a_client_that_never_reads_is_disconnected_as_too_slow() {
 }
 
 #[test]
+fn a_client_that_asks_for_lists_but_never_reads_is_too_slow() {
+    let mut s = server();
+    let a = login(&mut s, ms(0), 1, "alice");
+    let _ = pull(&mut s, ms(0), a);
+    let b = login(&mut s, ms(0), 2, "bob");
+    let mut nag = frame(&ClientMsg::List);
+    nag.extend(frame(&ClientMsg::Ping));
+    for t in (100..=3600).step_by(100) {
+        s.handle_bytes(ms(t), a, &frame(&ClientMsg::Ping));
+        s.handle_bytes(ms(t), b, &nag);
+        s.handle_timeout(ms(t));
+        let _ = pull(&mut s, ms(t), a);
+    }
+    assert_eq!(s.directory().find("bob"), None);
+    assert_eq!(
+        pull(&mut s, ms(3600), b),
+        [Got::Close(CloseReason::TooSlow)]
+    );
+}
+
+#[test]
 fn an_idle_directory_never_stalls_anyone() {
     let mut s = server();
     let a = login(&mut s, ms(0), 1, "alice");
