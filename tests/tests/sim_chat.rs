@@ -223,6 +223,9 @@ impl Sim {
                     next += pos + 1;
                 }
                 for rest in &sent[next..] {
+                    if !matches!(self.outcome(rest, r), Record::Failed { .. }) {
+                        self.dump_pair(s, r);
+                    }
                     assert!(
                         matches!(self.outcome(rest, r), Record::Failed { .. }),
                         "a delivered message from {s} to {r} never arrived"
@@ -230,6 +233,32 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Prints what `s` sent to `r` and what `r` got from `s` (for a failing seed).
+    fn dump_pair(&self, s: usize, r: usize) {
+        for m in self
+            .sent
+            .iter()
+            .filter(|m| m.from == s && m.targets.contains(&r))
+        {
+            eprintln!(
+                "sent {:?} at {:?}, {} bytes: {:?}",
+                m.id,
+                m.at,
+                m.text.len(),
+                self.outcome(m, r)
+            );
+        }
+        for rec in &self.world.node(r).log {
+            if let Record::Received { from, text, at, .. } = rec {
+                if index_of(*from) == s {
+                    eprintln!("received at {at:?}, {} bytes", text.len());
+                }
+            }
+        }
+        eprintln!("sender: {:?}", self.world.node(s).ep.counters());
+        eprintln!("receiver: {:?}", self.world.node(r).ep.counters());
     }
 
     fn failures(&self) -> Vec<(usize, &Record)> {

@@ -1,6 +1,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::command::{Command, Target};
 use crate::event::PeerEntry;
 
 fn now() -> Now {

@@ -57,6 +57,7 @@ pub type SmallEndpoint = Endpoint<16, 4, 16, 4096, 2, 2048>;
 
 /// Where to send a datagram that `poll_transmit` wrote into the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transmit {
     /// Destination address.
     pub dst: SocketAddr,
@@ -66,6 +67,7 @@ pub struct Transmit {
 
 /// What the application must learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event<'a> {
     /// A whole message arrived (once, in order). The text borrows a reassembly buffer
     /// until the next `poll_event` call.

@@ -391,3 +391,113 @@ fn a_small_receiver_refuses_what_it_cannot_hold() {
     assert!(b.poll_event().is_none());
     assert!(b.counters().dropped_too_large > 0);
 }
+
+#[test]
+fn retransmissions_back_off_exponentially() {
+    let mut a = endpoint(A, &[B], 1);
+    let mut now = Instant::ZERO;
+    a.send(now, B, "echo?", false).unwrap();
+    let mut sent_at = Vec::new();
+    for _ in 0..6 {
+        if !drain(&mut a, now).is_empty() {
+            sent_at.push(now);
+        }
+        now = a.poll_timeout().unwrap();
+        a.handle_timeout(now);
+    }
+    let gaps: Vec<u64> = sent_at
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    // Initial RTO 500 ms, doubled each time, clamped at 2 s.
+    assert_eq!(gaps, [500, 1000, 2000, 2000, 2000]);
+    assert!(a.counters().retransmissions >= 5);
+}
+
+#[test]
+fn no_more_than_a_window_of_packets_is_in_flight() {
+    let mut a = endpoint(A, &[B], 1);
+    let now = Instant::ZERO;
+    let text = "w".repeat(MAX_TEXT_LEN);
+    a.send(now, B, &text, false).unwrap();
+    a.send(now, B, &text, false).unwrap();
+    a.send(now, B, &text[..3000], false).unwrap();
+    // 15 + 15 + 3 fragments queued; only the first WINDOW sequence numbers go out.
+    assert_eq!(drain(&mut a, now).len(), crate::link::WINDOW as usize);
+}
+
+#[test]
+fn a_stalled_reassembly_frees_its_buffer() {
+    let mut a = endpoint(A, &[B], 1);
+    let mut b = endpoint(B, &[A], 2);
+    let now = Instant::ZERO;
+    a.send(now, B, &"s".repeat(3000), false).unwrap();
+    let packets = drain(&mut a, now);
+    b.handle_datagram(now, addr(A), &packets[0].1);
+    let at = b.poll_timeout().expect("reassembly timer");
+    assert_eq!(at, now + LinkConfig::default().reassembly_timeout);
+    b.handle_timeout(at);
+    assert_eq!(b.counters().reassembly_timeouts, 1);
+    assert_eq!(b.poll_timeout(), None);
+    assert!(b.rx.iter().all(|r| !r.in_use()));
+}
+
+#[test]
+fn outcomes_are_reported_in_sending_order() {
+    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
+    let now = Instant::ZERO;
+    let ids: Vec<_> = ["1", "2", "3"]
+        .iter()
+        .map(|t| a.send(now, B, t, false).unwrap())
+        .collect();
+    pump(&mut [&mut a, &mut b], now, all);
+    let _ = events(&mut b);
+    // b read the first message only after all three arrived: the others come again.
+    let mut now = now;
+    for _ in 0..3 {
+        now = a.poll_timeout().unwrap_or(now);
+        a.handle_timeout(now);
+        pump(&mut [&mut a, &mut b], now, all);
+        let _ = events(&mut b);
+    }
+    let delivered: Vec<_> = events(&mut a)
+        .into_iter()
+        .map(|e| match e {
+            Ev::Delivered(_, id) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(delivered, ids);
+}
+
+#[test]
+fn an_early_message_waits_unacknowledged_until_the_gap_fills() {
+    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
+    let now = Instant::ZERO;
+    let first = a.send(now, B, "first", false).unwrap();
+    let second = a.send(now, B, "second", false).unwrap();
+    let packets = drain(&mut a, now);
+    b.handle_datagram(now, addr(A), &packets[1].1);
+    assert!(events(&mut b).is_empty());
+    // The ack for the early packet must not acknowledge it: the first may still fail.
+    for (_, ack) in drain(&mut b, now) {
+        a.handle_datagram(now, addr(B), &ack);
+    }
+    assert!(events(&mut a).is_empty());
+    b.handle_datagram(now, addr(A), &packets[0].1);
+    assert_eq!(
+        events(&mut b),
+        [
+            Ev::Msg(A, "first".into(), false),
+            Ev::Msg(A, "second".into(), false)
+        ]
+    );
+    for (_, ack) in drain(&mut b, now) {
+        a.handle_datagram(now, addr(B), &ack);
+    }
+    assert_eq!(
+        events(&mut a),
+        [Ev::Delivered(B, first), Ev::Delivered(B, second)]
+    );
+    assert_eq!(a.counters().retransmissions, 0);
+}
