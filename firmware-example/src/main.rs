@@ -10,38 +10,68 @@ compile_error!(
 
 mod linux;
 
-use core::fmt::Write as _;
+use core::net::SocketAddr;
 
+use firmware_example::platform::Platform as _;
+use firmware_example::{error, info};
 use linux::args::Args;
-use linux::stderr::Stderr;
+use linux::{Console, Linux};
 
 /// Runs the program; the return value is the exit code.
 fn main(args: Args) -> i32 {
     match (args.len(), args.get(0), args.get(1)) {
         (0, _, _) => selftest(),
-        (2, Some(server), Some(name)) => {
-            let _ = writeln!(
-                Stderr,
-                "firmware-example: cannot join {server} as {name}: the device loop is not built yet"
-            );
-            1
-        }
+        (2, Some(server), Some(name)) => device(server, name),
         _ => {
-            let _ = writeln!(Stderr, "usage: firmware-example [SERVER_ADDR NAME]");
+            error!(Console, "usage: firmware-example [SERVER_ADDR NAME]");
             2
         }
     }
 }
 
 fn selftest() -> i32 {
-    match firmware_example::selftest::run() {
-        Ok(()) => {
-            let _ = writeln!(Stderr, "firmware-example: self-test passed");
-            0
+    if let Err(failure) = firmware_example::selftest::run() {
+        error!(Console, "self-test failed: {}", failure);
+        return 1;
+    }
+    info!(Console, "self-test: wire round trips passed");
+    if let Err(failure) = linux::loopback::run() {
+        error!(Console, "self-test failed: UDP loopback: {}", failure);
+        return 1;
+    }
+    info!(Console, "self-test: UDP and TCP loopback passed");
+    0
+}
+
+/// Connects to the server and stays until SIGINT/SIGTERM (the protocol loop comes with
+/// `proto`'s client node).
+fn device(server: &str, name: &str) -> i32 {
+    let Ok(addr) = server.parse::<SocketAddr>() else {
+        error!(Console, "bad SERVER_ADDR {}: expected IP:PORT", server);
+        return 2;
+    };
+    let mut linux = match Linux::open(addr) {
+        Ok(linux) => linux,
+        Err(e) => {
+            error!(Console, "cannot set up: {}", e);
+            return 1;
         }
-        Err(failure) => {
-            let _ = writeln!(Stderr, "firmware-example: self-test failed: {failure}");
-            1
+    };
+    if let Err(e) = linux.connect() {
+        error!(Console, "cannot connect to {}: {}", server, e);
+        return 1;
+    }
+    let port = linux.udp_port();
+    info!(
+        Console,
+        "connected to {} as {}; UDP port {}", server, name, port
+    );
+    while !linux.stop_requested() {
+        if let Err(e) = linux.wait(None) {
+            error!(Console, "wait failed: {}", e);
+            return 1;
         }
     }
+    info!(Console, "stopping");
+    0
 }

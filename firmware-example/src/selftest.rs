@@ -72,6 +72,7 @@ fn chat_packet() -> Result<(), Failure> {
         PeerId(7),
         Body::Chat(Chat {
             seq: 1,
+            base: 1,
             to_all: false,
             frag: Frag { index: 0, count: 1 },
             text: "hello from a device with no heap",
@@ -107,4 +108,12 @@ fn snapshot_page() -> Result<(), Failure> {
         Feed::Frame { msg: Ok(got), rest } if got == msg && rest.is_empty()
     );
     round_trip.then_some(()).ok_or(Failure::DecodeSnapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_check_passes() {
+        assert_eq!(super::run(), Ok(()));
+    }
 }

@@ -6,7 +6,7 @@ use core::fmt;
 
 /// Who a plain line goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// Everyone online (`/to *`).
     Everyone,
     /// One user by name.
@@ -15,7 +15,7 @@ pub enum Target {
 
 /// One parsed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// `/who`: print who is online.
     Who,
     /// `/msg NAME TEXT`: a direct message.
@@ -53,7 +53,7 @@ pub enum Command {
 
 /// Why a line is not a command; its `Display` is the one line shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// `/something` that is not a command.
     Unknown(String),
     /// A command missing its arguments; holds the usage line.
@@ -72,10 +72,10 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}
 
 /// The help text: one command per line.
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 /who                 list who is online
 /msg NAME TEXT       message one user
 /all TEXT            message everyone online
@@ -87,12 +87,13 @@ pub const HELP: &str = "\
 TEXT                 send TEXT to the current target";
 
 /// Every command word, for completion.
-pub const COMMAND_WORDS: &[&str] = &[
+#[allow(dead_code)] // for the terminal UI's completion
+pub(crate) const COMMAND_WORDS: &[&str] = &[
     "/who", "/msg", "/all", "/send", "/to", "/accept", "/decline", "/help", "/quit",
 ];
 
 /// Parses one input line (without its newline).
-pub fn parse(line: &str) -> Result<Command, ParseError> {
+pub(crate) fn parse(line: &str) -> Result<Command, ParseError> {
     let line = line.trim_end_matches(['\r', '\n']);
     let Some(rest) = line.strip_prefix('/') else {
         return plain_text(line);

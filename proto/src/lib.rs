@@ -21,6 +21,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod control;
 pub mod directory;
 pub mod endpoint;

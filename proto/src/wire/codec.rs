@@ -1,5 +1,8 @@
 //! Encoding into caller buffers and strict decoding of single units.
 
+use core::ops::{Index, IndexMut};
+
+use postcard::ser_flavors::{Cobs, Flavor};
 use serde::{Deserialize, Serialize};
 
 use super::control::{ClientMsg, ServerMsg};
@@ -159,4 +162,47 @@ fn encode_unit<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize
 pub(super) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
     // The size flavor never fails: it only counts.
     postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).unwrap_or(0)
+}
+
+/// Length of the COBS frame of `value`, terminator included: postcard's own COBS flavor
+/// run over a sink that only counts, so it matches `to_slice_cobs` byte for byte.
+pub(super) fn framed_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    // Neither the counting sink nor the COBS flavor over it can fail.
+    Cobs::try_new(CountingSink::default())
+        .and_then(|flavor| postcard::serialize_with_flavor(value, flavor))
+        .unwrap_or(0)
+}
+
+/// A postcard flavor that stores nothing and counts bytes; COBS back-patches go to `sink`.
+#[derive(Default)]
+struct CountingSink {
+    len: usize,
+    sink: u8,
+}
+
+impl Flavor for CountingSink {
+    type Output = usize;
+
+    fn try_push(&mut self, _byte: u8) -> postcard::Result<()> {
+        self.len += 1;
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.len)
+    }
+}
+
+impl Index<usize> for CountingSink {
+    type Output = u8;
+
+    fn index(&self, _: usize) -> &u8 {
+        &self.sink
+    }
+}
+
+impl IndexMut<usize> for CountingSink {
+    fn index_mut(&mut self, _: usize) -> &mut u8 {
+        &mut self.sink
+    }
 }

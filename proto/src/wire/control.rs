@@ -26,12 +26,13 @@ pub enum ClientMsg<'a> {
     Bye,
 }
 
-/// One page of the directory. A snapshot is pages `0..=n` sent back to back, all with
-/// the same `version`; the page with `last == true` completes it.
+/// One page of the directory. A snapshot is pages `0..=n` in order; the page with
+/// `last == true` completes it. Each page carries the directory version at the time it
+/// was built, so later pages may be newer than earlier ones (see `docs/PROTOCOL.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SnapshotPage<'a> {
-    /// Directory version this snapshot describes.
+    /// Directory version when this page was built.
     pub version: u64,
     /// Page number, from 0.
     pub page: u32,
@@ -43,6 +44,9 @@ pub struct SnapshotPage<'a> {
 }
 
 /// Server → client.
+// Wire values are short-lived stack values in a no-alloc crate: boxing is not an option,
+// and the size of the largest variant is the point (a full page or ack list, no copying).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ServerMsg<'a> {

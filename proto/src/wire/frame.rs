@@ -1,14 +1,18 @@
 //! Control-channel stream framing: each message is `VERSION ‖ postcard(msg)`,
 //! COBS-encoded and terminated by `0x00`, using postcard's own `to_slice_cobs` and
 //! `CobsAccumulator`.
+//!
+//! Decoding is as strict as [`super::decode_client`]/[`super::decode_server`]: an unknown
+//! version or kind is named, and truncated or trailing bytes inside a frame are
+//! [`DecodeError::Malformed`].
 
 use core::marker::PhantomData;
 
 use postcard::accumulator::{CobsAccumulator, FeedResult};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{encoded_len, DecodeError, EncodeError};
+use super::codec::{framed_len, DecodeError, EncodeError};
 use super::control::{ClientMsg, ServerMsg};
 use super::limits::{Limit, VERSION};
 use super::Message;
@@ -28,21 +32,25 @@ fn encode_frame<T: Serialize + Message>(msg: &T, buf: &mut [u8]) -> Result<usize
     let unit = (VERSION, msg);
     match postcard::to_slice_cobs(&unit, buf) {
         Ok(used) => Ok(used.len()),
-        Err(_) => {
-            // COBS adds one byte per 254 and one at the start; the terminator is one more.
-            let raw = encoded_len(&unit);
-            Err(EncodeError::BufferTooSmall {
-                needed: raw + raw / 254 + 2,
-            })
-        }
+        Err(_) => Err(EncodeError::BufferTooSmall {
+            needed: framed_len(&unit),
+        }),
     }
 }
 
+/// How many raw (COBS) bytes of a frame's start the decoder keeps to name an unknown kind:
+/// the COBS code byte, the version byte and the kind byte.
+const HEAD: usize = 3;
+
 /// Reassembles frames from a byte stream into messages. `N` is the largest frame
-/// accepted ([`super::MAX_CLIENT_FRAME`] on a server, [`super::MAX_SERVER_FRAME`] on a client,
-/// never more than [`super::MAX_FRAME`]).
+/// accepted, terminator included ([`super::MAX_CLIENT_FRAME`] on a server,
+/// [`super::MAX_SERVER_FRAME`] on a client, never more than [`super::MAX_FRAME`]).
 pub struct FrameDecoder<const N: usize> {
     acc: CobsAccumulator<N>,
+    /// The first raw bytes of the frame being received.
+    head: [u8; HEAD],
+    /// Raw bytes of the frame being received so far.
+    seen: usize,
 }
 
 /// What one call to [`FrameDecoder::feed`] found.
@@ -71,7 +79,15 @@ impl<const N: usize> FrameDecoder<N> {
     pub const fn new() -> Self {
         FrameDecoder {
             acc: CobsAccumulator::new(),
+            head: [0; HEAD],
+            seen: 0,
         }
+    }
+
+    /// Whether part of a frame has been fed and its terminator has not (a stream that
+    /// ends now ends inside a frame).
+    pub const fn in_frame(&self) -> bool {
+        self.seen > 0
     }
 
     /// Feeds stream bytes; returns at the first frame boundary. Call again with `rest`
@@ -80,29 +96,70 @@ impl<const N: usize> FrameDecoder<N> {
     where
         T: Deserialize<'d> + Message,
     {
-        match self.acc.feed_ref::<Versioned<T>>(input) {
+        let frame_part = input
+            .iter()
+            .position(|&b| b == 0)
+            .map_or(input.len(), |zero| zero + 1);
+        self.note(&input[..frame_part]);
+        let unknown_kind = self.unknown_kind(T::KINDS);
+        let result = self.acc.feed_ref::<Versioned<T>>(input);
+        if !matches!(result, FeedResult::Consumed) {
+            self.seen = 0;
+        }
+        match result {
             FeedResult::Consumed => Feed::Pending,
             FeedResult::OverFull(rest) => Feed::Frame {
                 msg: Err(DecodeError::OverLimit(Limit::Frame)),
                 rest,
             },
             FeedResult::DeserError(rest) => Feed::Frame {
-                msg: Err(DecodeError::Malformed),
+                msg: Err(unknown_kind.unwrap_or(DecodeError::Malformed)),
                 rest,
             },
-            FeedResult::Success { data, remaining } => {
-                let msg = match data {
-                    Versioned::Current(msg) => msg
-                        .check_limits()
-                        .map(|()| msg)
-                        .map_err(DecodeError::OverLimit),
-                    Versioned::Unknown(v) => Err(DecodeError::UnknownVersion(v)),
-                };
-                Feed::Frame {
-                    msg,
-                    rest: remaining,
-                }
+            FeedResult::Success { data, remaining } => Feed::Frame {
+                msg: data.into_message(),
+                rest: remaining,
+            },
+        }
+    }
+
+    /// Buffers input that holds no frame terminator. `Err(rest)` means the frame grew
+    /// over `N` bytes (the decoder starts over at `rest`, as [`Feed::Frame`] with
+    /// [`Limit::Frame`] would).
+    pub(super) fn feed_partial<'i>(&mut self, input: &'i [u8]) -> Result<(), &'i [u8]> {
+        debug_assert!(!input.contains(&0), "a partial feed holds no terminator");
+        self.note(input);
+        // Without a terminator the accumulator never deserializes, so `IgnoredAny` is
+        // never asked for anything.
+        match self.acc.feed_ref::<IgnoredAny>(input) {
+            FeedResult::Consumed => Ok(()),
+            FeedResult::OverFull(rest) | FeedResult::DeserError(rest) => {
+                self.seen = 0;
+                Err(rest)
             }
+            FeedResult::Success { remaining, .. } => {
+                self.seen = 0;
+                Err(remaining)
+            }
+        }
+    }
+
+    fn note(&mut self, part: &[u8]) {
+        for (slot, &byte) in self.head.iter_mut().skip(self.seen).zip(part) {
+            *slot = byte;
+        }
+        self.seen = self.seen.saturating_add(part.len());
+    }
+
+    /// `UnknownKind` when the frame's first raw bytes are a COBS code covering at least
+    /// two bytes, the current version and a kind byte at or above `kinds`. (A valid
+    /// kind 0 would end the first COBS block early, so an unknown kind is always here.)
+    fn unknown_kind(&self, kinds: u8) -> Option<DecodeError> {
+        match self.head {
+            [code, VERSION, kind] if self.seen >= HEAD && code >= 3 && kind >= kinds => {
+                Some(DecodeError::UnknownKind(kind))
+            }
+            _ => None,
         }
     }
 }
@@ -111,11 +168,26 @@ impl<const N: usize> FrameDecoder<N> {
 enum Versioned<T> {
     Current(T),
     Unknown(u8),
+    Trailing,
+}
+
+impl<T: Message> Versioned<T> {
+    fn into_message(self) -> Result<T, DecodeError> {
+        match self {
+            Versioned::Current(msg) => match msg.check_limits() {
+                Ok(()) => Ok(msg),
+                Err(limit) => Err(DecodeError::OverLimit(limit)),
+            },
+            Versioned::Unknown(v) => Err(DecodeError::UnknownVersion(v)),
+            Versioned::Trailing => Err(DecodeError::Malformed),
+        }
+    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Versioned<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_tuple(2, VersionedVisitor(PhantomData))
+        // Three elements: version, message, and a probe that must find the input ended.
+        deserializer.deserialize_tuple(3, VersionedVisitor(PhantomData))
     }
 }
 
@@ -138,6 +210,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VersionedVisitor<T> {
         let msg = seq
             .next_element()?
             .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-        Ok(Versioned::Current(msg))
+        // Reading one more byte fails only at the end of the frame, as it must.
+        match seq.next_element::<u8>() {
+            Ok(Some(_)) => Ok(Versioned::Trailing),
+            Ok(None) | Err(_) => Ok(Versioned::Current(msg)),
+        }
     }
 }

@@ -5,13 +5,15 @@
 //! COBS-encoded and terminated by `0x00` ([`frame`]); a peer datagram is that unit raw,
 //! with a [`Header`] before the body ([`packet`]). Decoding checks the version byte and
 //! the kind before postcard sees the bytes, rejects trailing bytes, and enforces the
-//! [`limits`], so an unknown version or kind is never misparsed.
+//! [`limits`], so an unknown version or kind is never misparsed. [`stream`] reads and
+//! writes frames over `embedded-io` byte streams.
 
 mod codec;
 pub mod control;
 pub mod frame;
 pub mod limits;
 pub mod packet;
+pub mod stream;
 pub mod types;
 
 pub use codec::{
@@ -23,6 +25,9 @@ pub use frame::{encode_client_frame, encode_server_frame, Feed, FrameDecoder};
 pub use limits::*;
 pub use packet::{
     Ack, Body, Chat, ChunkRange, FileAck, FileChunk, FileOffer, Frag, Header, Packet,
+};
+pub use stream::{
+    write_client_frame, write_server_frame, FrameReader, ReadFrameError, WriteFrameError,
 };
 pub use types::{
     CancelReason, FileRejectReason, PeerId, PeerInfo, RejectReason, TransferId, WireAddr,

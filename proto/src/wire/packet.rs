@@ -60,6 +60,10 @@ pub struct Chat<'a> {
     /// Per-link sequence number of this packet; a message's id is the `seq` of its
     /// first fragment.
     pub seq: u32,
+    /// The sender's lowest unsettled `seq`: every `seq` below it has been acknowledged or
+    /// given up (reported `failed`), so the receiver must not wait for it. Lets a receiver
+    /// skip a failed message and start a fresh link in step with the sender.
+    pub base: u32,
     /// Sent to everyone online (one copy per peer) rather than to this peer alone.
     pub to_all: bool,
     /// Where this fragment sits in its message.
@@ -131,6 +135,9 @@ pub struct FileAck {
 }
 
 /// Every kind of peer packet.
+// Wire values are short-lived stack values in a no-alloc crate: boxing is not an option,
+// and the size of the largest variant is the point (a full page or ack list, no copying).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Body<'a> {

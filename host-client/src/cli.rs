@@ -1,0 +1,119 @@
+//! Command-line options of `peerchat`.
+
+use core::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// The address a client uses when `--server` is not given; if nothing listens there,
+/// the client starts the directory server in-process on it.
+pub(crate) const DEFAULT_SERVER: &str = "127.0.0.1:8888";
+
+/// Peerchat: chat and send .txt files directly between peers over UDP.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "peerchat", version, about)]
+pub(crate) struct Args {
+    /// Directory server address. Without it, 127.0.0.1:8888 is used, and if nothing
+    /// listens there a directory server is started in-process.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) server: Option<SocketAddr>,
+
+    /// Your login name (1-32 bytes of A-Z a-z 0-9 _ . -).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// Local UDP port for peer traffic (0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub(crate) udp_port: u16,
+
+    /// Line mode: human-readable lines on stdout, commands on stdin.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) plain: bool,
+
+    /// Program mode: one JSON event per line on stdout, commands on stdin.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Folder where received files are saved.
+    #[arg(long, value_name = "DIR", default_value = "downloads")]
+    pub(crate) downloads: PathBuf,
+
+    /// Largest file accepted from a peer, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub(crate) max_file_size: u64,
+
+    /// What to do with a file offer.
+    #[arg(long, value_enum, default_value_t = AcceptPolicy::Auto)]
+    pub(crate) accept: AcceptPolicy,
+
+    /// Where the default server lives (for tests that must not use the fixed port).
+    #[arg(
+        long,
+        env = "PEERCHAT_DEFAULT_SERVER",
+        hide = true,
+        default_value = DEFAULT_SERVER
+    )]
+    pub(crate) default_server: SocketAddr,
+
+    /// Log filter for diagnostics on stderr (e.g. `debug`); overrides `RUST_LOG`.
+    #[arg(long, value_name = "FILTER")]
+    pub(crate) log_level: Option<String>,
+}
+
+/// How incoming file offers are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AcceptPolicy {
+    /// Accept every offer that passes the checks.
+    Auto,
+    /// Ask the user (`/accept ID`, `/decline ID`).
+    Ask,
+    /// Decline every offer.
+    Never,
+}
+
+impl Args {
+    /// The server address to use.
+    pub(crate) fn server_addr(&self) -> SocketAddr {
+        self.server.unwrap_or(self.default_server)
+    }
+
+    /// Whether the client may start an embedded server (no `--server` given).
+    pub(crate) fn may_embed_server(&self) -> bool {
+        self.server.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let args = Args::try_parse_from(["peerchat", "--name", "alice"]).unwrap();
+        assert_eq!(args.server_addr().to_string(), DEFAULT_SERVER);
+        assert!(args.may_embed_server());
+        assert_eq!(args.udp_port, 0);
+        assert_eq!(args.max_file_size, 1 << 30);
+        assert_eq!(args.accept, AcceptPolicy::Auto);
+        assert!(!args.plain && !args.json);
+    }
+
+    #[test]
+    fn name_is_required_and_faces_exclude_each_other() {
+        assert!(Args::try_parse_from(["peerchat"]).is_err());
+        assert!(Args::try_parse_from(["peerchat", "--name", "a", "--plain", "--json"]).is_err());
+        let args = Args::try_parse_from([
+            "peerchat",
+            "--name",
+            "a",
+            "--server",
+            "10.0.0.1:9",
+            "--json",
+            "--accept",
+            "never",
+        ])
+        .unwrap();
+        assert!(!args.may_embed_server());
+        assert_eq!(args.accept, AcceptPolicy::Never);
+    }
+}

@@ -1,0 +1,395 @@
+//! The engine: one task that owns the protocol core ([`peerchat_proto::client::Client`])
+//! and feeds it from the control connection, the UDP socket, a timer set to the core's
+//! `poll_timeout()`, and the face's commands. After every input it drains the core:
+//! control frames to the TCP connection, datagrams to the UDP socket, events to the face.
+//! Every protocol decision (heartbeats, reconnect backoff, retries) is the core's.
+
+mod control;
+mod core_events;
+mod user;
+
+use core::net::SocketAddr;
+use std::io;
+use std::time::Instant as StdInstant;
+
+use peerchat_proto::client::{ClientConfig, HostClient};
+use peerchat_proto::wire::{RejectReason, MAX_CLIENT_FRAME, MAX_DATAGRAM};
+use peerchat_proto::Instant;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::command::{Command, Target};
+use crate::event::UiEvent;
+use control::ControlInput;
+
+/// The client core as this host instantiates it.
+pub(crate) type Core = HostClient;
+
+/// How long `/quit` waits for the `Bye` to go out before giving up.
+const QUIT_GRACE: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// What the engine needs to start.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Login name.
+    pub(crate) name: String,
+    /// Directory server.
+    pub(crate) server: SocketAddr,
+    /// Start the directory server in-process if nothing listens at `server`.
+    pub(crate) embed: bool,
+    /// Local UDP port (0 = any).
+    pub(crate) udp_port: u16,
+}
+
+/// Why the engine stopped before the user quit.
+#[derive(Debug)]
+pub(crate) enum Fatal {
+    /// The server refused the login.
+    Rejected(RejectReason),
+    /// The login name breaks the name rules (checked before connecting).
+    InvalidName(String),
+    /// A local socket could not be set up.
+    Io(io::Error),
+}
+
+impl core::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Fatal::Rejected(reason) => write!(f, "login refused: {reason}"),
+            Fatal::InvalidName(why) => write!(f, "login refused: invalid name: {why}"),
+            Fatal::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The live control connection.
+struct Connection {
+    writer: Option<OwnedWriteHalf>,
+    reader: AbortHandle,
+}
+
+pub(crate) struct Engine {
+    core: Box<Core>,
+    config: Config,
+    origin: StdInstant,
+    udp: UdpSocket,
+    local_udp: SocketAddr,
+    events: mpsc::Sender<UiEvent>,
+    control_tx: mpsc::Sender<ControlInput>,
+    generation: u64,
+    connection: Option<Connection>,
+    /// Where plain lines go (everyone online until `/to NAME`).
+    target: Target,
+    /// Set once the first `Welcome` arrived.
+    logged_in: bool,
+    /// Set once the user was told the server cannot be reached (before the first login).
+    told_unreachable: bool,
+    /// Set when the core refused to go on.
+    fatal: Option<Fatal>,
+    /// Set by `/quit`: the engine stops once the core has said goodbye, or at this time.
+    quitting: Option<tokio::time::Instant>,
+    /// The core has stopped (after `/quit`).
+    stopped: bool,
+}
+
+/// Runs the engine until the user quits (`Ok`) or the login is refused (`Err`).
+/// Closing `events` (by returning) tells the face to finish.
+pub(crate) async fn run(
+    config: Config,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<UiEvent>,
+) -> Result<(), Fatal> {
+    let (control_tx, mut control_rx) = mpsc::channel(64);
+    let mut engine = Engine::new(config, events, control_tx).await?;
+    engine.drain().await;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut commands_open = true;
+    while !engine.finished() {
+        let deadline = engine.deadline();
+        let quit_by = engine.quitting;
+        tokio::select! {
+            cmd = commands.recv(), if commands_open => {
+                commands_open = cmd.is_some();
+                engine.on_command(cmd).await;
+            }
+            Some(input) = control_rx.recv() => engine.on_control(input).await,
+            recv = engine.udp.recv_from(&mut buf) => match recv {
+                Ok((n, from)) => engine.on_datagram(from, &buf[..n]),
+                // ICMP errors (a peer's port closed) surface here on some systems.
+                Err(e) => tracing::debug!("udp receive: {e}"),
+            },
+            () = sleep_until(deadline) => engine.on_timeout(),
+            () = sleep_until(quit_by) => engine.stopped = true,
+            // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
+            Ok(()) = tokio::signal::ctrl_c(), if engine.quitting.is_none() => engine.quit(),
+        }
+        engine.drain().await;
+    }
+    engine.close().await;
+    match engine.fatal.take() {
+        Some(fatal) => Err(fatal),
+        None => Ok(()),
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => core::future::pending().await,
+    }
+}
+
+impl Engine {
+    async fn new(
+        config: Config,
+        events: mpsc::Sender<UiEvent>,
+        control_tx: mpsc::Sender<ControlInput>,
+    ) -> Result<Self, Fatal> {
+        let udp = UdpSocket::bind(("0.0.0.0", config.udp_port))
+            .await
+            .map_err(Fatal::Io)?;
+        let local_udp = udp.local_addr().map_err(Fatal::Io)?;
+        let origin = StdInstant::now();
+        let core_config = ClientConfig {
+            name: &config.name,
+            udp_port: local_udp.port(),
+            server: config.server,
+            seed: seed_from(local_udp),
+        };
+        let core = new_core(core_config)?;
+        Ok(Engine {
+            core,
+            config,
+            origin,
+            udp,
+            local_udp,
+            events,
+            control_tx,
+            generation: 0,
+            connection: None,
+            target: Target::Everyone,
+            logged_in: false,
+            told_unreachable: false,
+            fatal: None,
+            quitting: None,
+            stopped: false,
+        })
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        let at = self.core.poll_timeout()?;
+        let at = self.origin + core::time::Duration::from_micros(at.as_micros());
+        Some(tokio::time::Instant::from_std(at))
+    }
+
+    fn finished(&self) -> bool {
+        self.stopped || self.fatal.is_some()
+    }
+
+    /// Logs out: the core writes `Bye`, asks to close, and stops.
+    pub(super) fn quit(&mut self) {
+        if self.quitting.is_none() {
+            self.quitting = Some(tokio::time::Instant::now() + QUIT_GRACE);
+            self.core.quit();
+        }
+    }
+
+    async fn on_control(&mut self, input: ControlInput) {
+        if input.generation() != self.generation {
+            return;
+        }
+        let now = self.now();
+        match input {
+            ControlInput::Connected {
+                writer,
+                local,
+                started_server,
+                ..
+            } => {
+                if started_server {
+                    self.notice(format!(
+                        "no directory server at {}: started one in this process",
+                        self.config.server
+                    ))
+                    .await;
+                }
+                if self.local_udp.ip().is_unspecified() {
+                    self.local_udp.set_ip(local.ip());
+                }
+                if let Some(conn) = self.connection.as_mut() {
+                    conn.writer = Some(writer);
+                }
+                self.core.handle_control_connected(now);
+            }
+            ControlInput::Bytes { bytes, .. } => self.feed_control(&bytes).await,
+            ControlInput::Closed { error, .. } => {
+                if let Some(e) = error {
+                    tracing::debug!("control connection: {e}");
+                }
+                self.drop_connection();
+                self.core.handle_control_closed(now);
+            }
+        }
+    }
+
+    /// Closes the control connection (the core asked) and tells the core it is closed.
+    pub(super) async fn close_connection(&mut self) {
+        if let Some(mut conn) = self.connection.take() {
+            if let Some(writer) = conn.writer.as_mut() {
+                let _ = writer.shutdown().await;
+            }
+            conn.reader.abort();
+        }
+        // Reports from the old connection are stale from now on.
+        self.generation += 1;
+        let now = self.now();
+        self.core.handle_control_closed(now);
+    }
+
+    /// Feeds control bytes; the core may take them in parts, with its events drained
+    /// in between.
+    async fn feed_control(&mut self, mut bytes: &[u8]) {
+        let mut stalled = false;
+        while !bytes.is_empty() {
+            let now = self.now();
+            let used = self.core.handle_control_bytes(now, bytes);
+            bytes = &bytes[used..];
+            self.drain().await;
+            if used == 0 {
+                if stalled {
+                    // Nothing taken even after draining: the core reads no more.
+                    return;
+                }
+                stalled = true;
+            } else {
+                stalled = false;
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
+        let now = self.now();
+        self.core.handle_datagram(now, from, bytes);
+    }
+
+    fn on_timeout(&mut self) {
+        let now = self.now();
+        self.core.handle_timeout(now);
+    }
+
+    /// Starts a new control connection (the core asked for one).
+    fn connect(&mut self) {
+        self.drop_connection();
+        self.generation += 1;
+        let reader = control::spawn_connect(
+            self.config.server,
+            self.generation,
+            self.control_tx.clone(),
+            self.config.embed,
+        );
+        self.connection = Some(Connection {
+            writer: None,
+            reader,
+        });
+    }
+
+    fn drop_connection(&mut self) {
+        if let Some(conn) = self.connection.take() {
+            conn.reader.abort();
+        }
+    }
+
+    /// Drains everything the core has for the outside world.
+    async fn drain(&mut self) {
+        loop {
+            let mut progressed = self.drain_control().await;
+            progressed |= self.drain_datagrams().await;
+            progressed |= self.drain_events().await;
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    async fn drain_control(&mut self) -> bool {
+        let mut frame = [0u8; MAX_CLIENT_FRAME];
+        let mut any = false;
+        let now = self.now();
+        while let Some(len) = self.core.poll_control_transmit(&mut frame) {
+            any = true;
+            let Some(writer) = self.connection.as_mut().and_then(|c| c.writer.as_mut()) else {
+                continue;
+            };
+            if let Err(e) = writer.write_all(&frame[..len]).await {
+                tracing::debug!("control write: {e}");
+                self.drop_connection();
+                self.core.handle_control_closed(now);
+            }
+        }
+        any
+    }
+
+    async fn drain_datagrams(&mut self) -> bool {
+        let mut buf = [0u8; MAX_DATAGRAM];
+        let mut any = false;
+        let now = self.now();
+        while let Some(t) = self.core.poll_transmit(now, &mut buf) {
+            any = true;
+            let to = t.dst;
+            if let Err(e) = self.udp.send_to(&buf[..t.len], to).await {
+                // A lost datagram is the link's business: it retransmits.
+                tracing::debug!("udp send to {to}: {e}");
+            }
+        }
+        any
+    }
+
+    async fn emit(&mut self, event: UiEvent) {
+        // A face that has gone away no longer needs events; the engine goes on until
+        // its command channel closes.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn notice(&mut self, message: String) {
+        self.emit(UiEvent::Notice { message }).await;
+    }
+
+    async fn error(&mut self, message: String) {
+        self.emit(UiEvent::Error { message }).await;
+    }
+
+    /// Closes whatever connection is left.
+    async fn close(&mut self) {
+        if let Some(mut conn) = self.connection.take() {
+            if let Some(writer) = conn.writer.as_mut() {
+                let _ = writer.shutdown().await;
+            }
+            conn.reader.abort();
+        }
+    }
+}
+
+/// Builds the core on the heap: it is about a megabyte, too big to pass through the
+/// stack of an async task.
+fn new_core(config: ClientConfig<'_>) -> Result<Box<Core>, Fatal> {
+    Core::new(config)
+        .map(Box::new)
+        .map_err(|e| Fatal::InvalidName(e.to_string()))
+}
+
+/// A seed for the core's randomness (connection ids, backoff jitter), from the clock
+/// and the socket's port: different for every client on a machine.
+fn seed_from(local: SocketAddr) -> u64 {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    wall ^ (u64::from(local.port()) << 48) ^ u64::from(std::process::id())
+}

@@ -1,0 +1,201 @@
+//! Files on the move: one entry per active transfer with its progress and rate.
+//!
+//! Progress events carry the transfer id; the final events (`file_received`,
+//! `file_sent`, `file_failed`) carry the file name, so an entry ends by direction and
+//! name, or, when the name changed on saving, by being the one that is complete.
+
+use core::time::Duration;
+use std::collections::VecDeque;
+
+use crate::event::Direction;
+
+/// How far back the rate looks.
+const RATE_WINDOW: Duration = Duration::from_secs(3);
+
+/// One active transfer.
+#[derive(Debug, Clone)]
+pub(crate) struct Transfer {
+    /// Transfer id.
+    pub(crate) id: u32,
+    /// File name as shown (already escaped).
+    pub(crate) name: String,
+    /// Which way it moves.
+    pub(crate) direction: Direction,
+    /// Bytes done.
+    pub(crate) bytes: u64,
+    /// Bytes in all.
+    pub(crate) total: u64,
+    /// Recent (time, bytes) samples, oldest first.
+    samples: VecDeque<(Duration, u64)>,
+}
+
+impl Transfer {
+    /// Done as a fraction in `0.0..=1.0`.
+    pub(crate) fn ratio(&self) -> f64 {
+        if self.total == 0 {
+            return 1.0;
+        }
+        (self.bytes as f64 / self.total as f64).clamp(0.0, 1.0)
+    }
+
+    /// Bytes per second over the last few seconds, once there are two samples.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        let (t0, b0) = *self.samples.front()?;
+        let (t1, b1) = *self.samples.back()?;
+        let secs = t1.checked_sub(t0)?.as_secs_f64();
+        (secs > 0.0).then(|| b1.saturating_sub(b0) as f64 / secs)
+    }
+}
+
+/// Every active transfer, in the order they started.
+#[derive(Debug, Default)]
+pub(crate) struct Transfers {
+    active: Vec<Transfer>,
+}
+
+impl Transfers {
+    /// The active transfers.
+    pub(crate) fn active(&self) -> &[Transfer] {
+        &self.active
+    }
+
+    /// Records progress at monotonic time `now`.
+    pub(crate) fn progress(
+        &mut self,
+        now: Duration,
+        id: u32,
+        name: String,
+        direction: Direction,
+        bytes: u64,
+        total: u64,
+    ) {
+        let i = match self.active.iter().position(|t| t.id == id) {
+            Some(i) => i,
+            None => {
+                self.active.push(Transfer {
+                    id,
+                    name,
+                    direction,
+                    bytes,
+                    total,
+                    samples: VecDeque::new(),
+                });
+                self.active.len() - 1
+            }
+        };
+        let t = &mut self.active[i];
+        t.bytes = bytes;
+        t.total = total;
+        t.samples.push_back((now, bytes));
+        while t.samples.len() > 2 && now - t.samples[0].0 > RATE_WINDOW {
+            t.samples.pop_front();
+        }
+    }
+
+    /// Ends the transfer of `name` going `direction` (any direction for `None`);
+    /// returns whether one was found.
+    pub(crate) fn finish(&mut self, name: &str, direction: Option<Direction>) -> bool {
+        let way = |t: &Transfer| direction.is_none_or(|d| t.direction == d);
+        let found = self
+            .active
+            .iter()
+            .position(|t| way(t) && t.name == name)
+            .or_else(|| {
+                self.active
+                    .iter()
+                    .position(|t| way(t) && t.bytes >= t.total)
+            });
+        match found {
+            Some(i) => {
+                self.active.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A byte count in human units: `512 B`, `1.5 KiB`, `3.2 MiB`.
+pub(crate) fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024.0 {
+        return format!("{bytes:.0} B");
+    }
+    let mut value = bytes / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn progress_updates_one_entry_and_measures_the_rate() {
+        let mut t = Transfers::default();
+        t.progress(ms(0), 7, "a.txt".into(), Direction::Receive, 0, 4096);
+        assert_eq!(t.active()[0].rate(), None);
+        t.progress(ms(500), 7, "a.txt".into(), Direction::Receive, 1024, 4096);
+        t.progress(ms(1000), 7, "a.txt".into(), Direction::Receive, 2048, 4096);
+        assert_eq!(t.active().len(), 1);
+        assert_eq!(t.active()[0].ratio(), 0.5);
+        assert_eq!(t.active()[0].rate(), Some(2048.0));
+    }
+
+    #[test]
+    fn the_rate_forgets_old_samples() {
+        let mut t = Transfers::default();
+        t.progress(ms(0), 1, "a.txt".into(), Direction::Send, 0, 1 << 30);
+        for s in 1..=10 {
+            t.progress(
+                ms(s * 1000),
+                1,
+                "a.txt".into(),
+                Direction::Send,
+                s * 100,
+                1 << 30,
+            );
+        }
+        t.progress(
+            ms(11_000),
+            1,
+            "a.txt".into(),
+            Direction::Send,
+            4000,
+            1 << 30,
+        );
+        // Only the last three seconds count: (4000 - 800) / 3 s.
+        let rate = t.active()[0].rate().unwrap();
+        assert!((rate - 3200.0 / 3.0).abs() < 1e-6, "{rate}");
+    }
+
+    #[test]
+    fn final_events_end_the_right_transfer() {
+        let mut t = Transfers::default();
+        t.progress(ms(0), 1, "a.txt".into(), Direction::Send, 10, 10);
+        t.progress(ms(0), 2, "a.txt".into(), Direction::Receive, 5, 10);
+        t.progress(ms(0), 3, "b.txt".into(), Direction::Receive, 10, 10);
+        assert!(t.finish("a.txt", Some(Direction::Send)));
+        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 3]);
+        // Saved under another name: the complete one ends.
+        assert!(t.finish("b (1).txt", Some(Direction::Receive)));
+        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2]);
+        assert!(t.finish("a.txt", None));
+        assert!(!t.finish("a.txt", None));
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(512.0), "512 B");
+        assert_eq!(human_bytes(1536.0), "1.5 KiB");
+        assert_eq!(human_bytes(3.25 * 1024.0 * 1024.0), "3.2 MiB");
+    }
+}

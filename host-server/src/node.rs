@@ -1,0 +1,75 @@
+//! The one owner of the sans-IO server node, shared by the connection tasks.
+//!
+//! Every task locks the node, calls one `handle_*`/`poll_*`, and unlocks before any
+//! `.await`. After each call the node says whether other connections may have output
+//! (`poll_wakeup`); then every connection task is woken once through one `Notify`.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant as StdInstant;
+
+use peerchat_proto::control::server::{Conn, Record, Server, ServerEvent};
+use peerchat_proto::directory::Slot;
+use peerchat_proto::Instant;
+use tokio::sync::Notify;
+
+use crate::log::log_event;
+
+/// The server node over heap storage sized at start-up.
+pub(crate) type Node = Server<Vec<Slot>, Vec<Conn>, Vec<Record>>;
+
+/// State shared by every task of one server.
+pub(crate) struct Shared {
+    node: Mutex<Node>,
+    /// Wakes every connection task (new changes, closes, shutdown).
+    pub(crate) wake: Notify,
+    /// Wakes the timer task when a deadline may have moved earlier.
+    pub(crate) retime: Notify,
+    origin: StdInstant,
+}
+
+impl Shared {
+    pub(crate) fn new(node: Node) -> Self {
+        Shared {
+            node: Mutex::new(node),
+            wake: Notify::new(),
+            retime: Notify::new(),
+            origin: StdInstant::now(),
+        }
+    }
+
+    /// The core's clock: microseconds since this server started.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// The core's instant as a tokio deadline.
+    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        let since = core::time::Duration::from_micros(at.as_micros());
+        tokio::time::Instant::from_std(self.origin + since)
+    }
+
+    /// Runs `f` on the node, then logs its events and wakes the other tasks if needed.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Node, Instant) -> T) -> T {
+        let mut events = Vec::new();
+        let (out, wake) = {
+            let mut node = self.lock();
+            let out = f(&mut node, self.now());
+            while let Some(e) = node.poll_event() {
+                events.push(e);
+            }
+            (out, node.poll_wakeup())
+        };
+        if wake {
+            self.wake.notify_waiters();
+        }
+        events.iter().for_each(|e: &ServerEvent| log_event(e));
+        out
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Node> {
+        // A panic while holding the lock is a bug in the core; keep serving the others.
+        self.node
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

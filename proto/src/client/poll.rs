@@ -1,0 +1,193 @@
+//! `Client::poll_event`: the control machine's actions and events, applied to the
+//! endpoint's peer table and translated for the host, then the endpoint's events with
+//! peer ids turned into names.
+
+use super::{Client, Event};
+use crate::control::client::{Action, ClientEvent};
+use crate::endpoint::{Endpoint, Event as EndpointEvent};
+use crate::names::user::UserName;
+use crate::roster::{PeerRecord, RosterEvent};
+use crate::wire::PeerId;
+
+use super::peers::Peers;
+
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Client<P, Q, E, T, R, B>
+{
+    /// What the host must do or tell the user next.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if let Some(action) = self.control.poll_action() {
+            return Some(match action {
+                Action::Connect => {
+                    self.connecting = true;
+                    Event::Connect
+                }
+                Action::Close => Event::Close,
+            });
+        }
+        while let Some(event) = self.control.poll_event() {
+            if let Some(event) = self.on_control_event(event) {
+                return Some(event);
+            }
+        }
+        self.poll_endpoint_event()
+    }
+
+    fn on_control_event(&mut self, event: ClientEvent) -> Option<Event<'static>> {
+        Some(match event {
+            ClientEvent::LoggedIn {
+                id,
+                addr,
+                reconnected,
+            } => {
+                if self.local_id != Some(id) {
+                    self.local_id = Some(id);
+                    self.endpoint.set_local_id(id);
+                }
+                Event::LoggedIn {
+                    id,
+                    addr: addr.into(),
+                    again: reconnected,
+                }
+            }
+            ClientEvent::Rejected(reason) => Event::Rejected(reason),
+            ClientEvent::Disconnected(why) => Event::Disconnected(why),
+            ClientEvent::Stopped => Event::Stopped,
+            ClientEvent::Observed(_) => return None,
+            ClientEvent::Roster(event) => return self.on_roster_event(event),
+        })
+    }
+
+    fn on_roster_event(&mut self, event: RosterEvent) -> Option<Event<'static>> {
+        match event {
+            RosterEvent::Joined(r) | RosterEvent::Moved(r) if Some(r.id) != self.local_id => {
+                let new_name = self.peers.by_name(r.name.as_str()).is_none();
+                let changed = adopt(&mut self.endpoint, &mut self.peers, r);
+                (changed && new_name).then_some(Event::Joined {
+                    id: r.id,
+                    name: r.name,
+                    addr: r.addr.into(),
+                })
+            }
+            RosterEvent::Left(r) if Some(r.id) != self.local_id => {
+                let gone = drop_peer(&mut self.endpoint, &mut self.peers, r.id)?;
+                Some(Event::Left {
+                    id: gone.id,
+                    name: gone.name,
+                })
+            }
+            RosterEvent::Synced { .. } => {
+                self.resync();
+                Some(Event::PeerList)
+            }
+            _ => None,
+        }
+    }
+
+    /// Makes the peer table equal to the roster (ourselves left out): a peer whose id,
+    /// name and address are unchanged keeps its link.
+    fn resync(&mut self) {
+        let roster = self.control.roster();
+        let mut i = 0;
+        while let Some(p) = self.peers.get(i).copied() {
+            if roster.get(p.id).is_some_and(|r| *r == p) && Some(p.id) != self.local_id {
+                i += 1;
+            } else {
+                // `drop_peer` swap-removes: index `i` now holds an unchecked entry.
+                drop_peer(&mut self.endpoint, &mut self.peers, p.id);
+            }
+        }
+        for r in roster.iter() {
+            if Some(r.id) != self.local_id {
+                adopt(&mut self.endpoint, &mut self.peers, *r);
+            }
+        }
+    }
+
+    fn poll_endpoint_event(&mut self) -> Option<Event<'_>> {
+        let peers = &self.peers;
+        let named = |id: PeerId| peers.name_of(id).unwrap_or_else(|| id_name(id));
+        Some(match self.endpoint.poll_event()? {
+            EndpointEvent::Message { from, text, to_all } => Event::Message {
+                from: named(from),
+                text,
+                to_all,
+            },
+            EndpointEvent::Delivered { to, id } => Event::Delivered { to: named(to), id },
+            EndpointEvent::Failed { to, id, reason } => Event::Failed {
+                to: named(to),
+                id,
+                reason,
+            },
+        })
+    }
+}
+
+/// A stand-in name (`peer-ID`) for an id the table no longer holds. Not reached: the
+/// table remembers the last `P` departed peers, more than one drain can remove.
+fn id_name(id: PeerId) -> UserName {
+    let mut s: heapless::String<16> = heapless::String::new();
+    // "peer-" and at most 10 digits fit 16 bytes.
+    let _ = core::fmt::write(&mut s, format_args!("peer-{}", id.0));
+    // Letters, a dash and digits always make a valid name.
+    UserName::new(&s).expect("peer-ID is a valid name")
+}
+
+/// Puts `record` in the peer table (replacing entries with its id or name). Returns
+/// whether anything changed.
+fn adopt<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+>(
+    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    peers: &mut Peers<P>,
+    record: PeerRecord,
+) -> bool {
+    if peers.contains(&record) {
+        return false;
+    }
+    if peers.same_login(&record) {
+        // Only the address moved: the endpoint starts the link over at the new address.
+        return endpoint.add_peer(record.id, record.addr.into()).is_ok() && peers.set(record);
+    }
+    while let Some(id) = peers.clashing(&record) {
+        drop_peer(endpoint, peers, id);
+    }
+    if endpoint.add_peer(record.id, record.addr.into()).is_err() {
+        return false;
+    }
+    if !peers.insert(record) {
+        // The tables have the same size, so the endpoint refused first; keep them equal.
+        endpoint.remove_peer(record.id);
+        return false;
+    }
+    true
+}
+
+fn drop_peer<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+>(
+    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    peers: &mut Peers<P>,
+    id: PeerId,
+) -> Option<PeerRecord> {
+    let gone = peers.remove(id)?;
+    endpoint.remove_peer(id);
+    Some(gone)
+}

@@ -1,1 +1,0 @@
-//! Client end of the control connection.

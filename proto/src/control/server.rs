@@ -1,1 +1,0 @@
-//! Server end of one control connection.

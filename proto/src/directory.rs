@@ -1,1 +1,0 @@
-//! The directory server's peer table (see issue: Directory).

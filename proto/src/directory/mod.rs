@@ -1,0 +1,531 @@
+//! The directory server's peer table.
+//!
+//! [`Directory`] owns who is online: names (valid, unique case-insensitively), ids,
+//! published addresses, probe tokens, heartbeat expiry and the version counter that every
+//! change bumps. Every change returns a [`Delta`] that the caller fans out (the server
+//! node keeps them in its journal).
+//!
+//! **Storage is lent by the caller** (smoltcp style): anything that is
+//! `AsRef<[Slot]> + AsMut<[Slot]>` — a `[Slot; 16]` on firmware, a
+//! `vec![Slot::EMPTY; 100_000]` on the server host — so a large table is never built on
+//! the stack. Lookups are O(1) expected: a [`PeerId`] encodes its slot index, and names
+//! live in a chained hash index whose bucket heads and links are stored inside the slots
+//! themselves (no second table to lend).
+
+mod slot;
+#[cfg(test)]
+mod tests;
+
+use crate::names::user::{name_hash, NameError, UserName};
+use crate::time::{Duration, Instant};
+use crate::wire::{PeerId, PeerInfo, ServerMsg, SnapshotPage, WireAddr, SNAPSHOT_PAGE};
+
+pub use slot::Slot;
+use slot::NIL;
+
+/// One online user, owned (the table's copy of a [`PeerInfo`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PeerRecord {
+    /// Directory-assigned id.
+    pub id: PeerId,
+    /// Login name as typed.
+    pub name: UserName,
+    /// Published UDP address.
+    pub addr: WireAddr,
+}
+
+impl PeerRecord {
+    /// The wire form, borrowing the name.
+    pub fn info(&self) -> PeerInfo<'_> {
+        PeerInfo {
+            id: self.id,
+            name: self.name.as_str(),
+            addr: self.addr,
+        }
+    }
+
+    /// An owned copy of a wire entry; `None` if its name breaks the rules.
+    pub fn from_info(info: &PeerInfo<'_>) -> Option<Self> {
+        Some(PeerRecord {
+            id: info.id,
+            name: UserName::new(info.name).ok()?,
+            addr: info.addr,
+        })
+    }
+}
+
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DeltaKind {
+    /// The peer logged in.
+    Joined,
+    /// The peer logged out, was disconnected or expired.
+    Left,
+    /// The peer's published address changed.
+    Moved,
+}
+
+/// One change of the directory, stamped with the version it produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Delta {
+    /// The directory version after this change.
+    pub version: u64,
+    /// What happened.
+    pub kind: DeltaKind,
+    /// The peer as it is after the change (as it was, for `Left`).
+    pub peer: PeerRecord,
+}
+
+impl Delta {
+    /// The server message announcing this change.
+    pub fn to_msg(&self) -> ServerMsg<'_> {
+        let (version, id) = (self.version, self.peer.id);
+        match self.kind {
+            DeltaKind::Joined => ServerMsg::Joined {
+                version,
+                peer: self.peer.info(),
+            },
+            DeltaKind::Left => ServerMsg::Left { version, id },
+            DeltaKind::Moved => ServerMsg::Moved {
+                version,
+                id,
+                addr: self.peer.addr,
+            },
+        }
+    }
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum JoinError {
+    /// The name breaks the name rules.
+    InvalidName(NameError),
+    /// Someone online already has this name (case-insensitively).
+    NameTaken,
+    /// Every slot is in use.
+    Full,
+}
+
+impl core::fmt::Display for JoinError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            JoinError::InvalidName(e) => write!(f, "invalid name: {e}"),
+            JoinError::NameTaken => f.write_str("name is taken"),
+            JoinError::Full => f.write_str("directory is full"),
+        }
+    }
+}
+
+impl core::error::Error for JoinError {}
+
+/// Why a UDP probe did not move an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ProbeError {
+    /// No one online has this id.
+    UnknownPeer,
+    /// The token is not the one this peer was given.
+    BadToken,
+}
+
+impl core::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ProbeError::UnknownPeer => "probe for an unknown peer",
+            ProbeError::BadToken => "probe with a wrong token",
+        })
+    }
+}
+
+impl core::error::Error for ProbeError {}
+
+/// A successful login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Login {
+    /// The new peer's id.
+    pub id: PeerId,
+    /// The secret its UDP `Probe` must carry.
+    pub probe_token: u64,
+    /// The `Joined` change to fan out.
+    pub delta: Delta,
+}
+
+/// A peer removed for silence, with the caller's tag given at [`Directory::join`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Expired {
+    /// The `Left` change to fan out.
+    pub delta: Delta,
+    /// The tag given at login (the server node stores its connection index there).
+    pub tag: u32,
+}
+
+/// Directory settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// A peer not heard from for this long is removed.
+    pub expiry: Duration,
+    /// How often the table is swept for expired peers (expiry is this precise).
+    pub sweep_interval: Duration,
+    /// Host-provided secret (from the OS random generator) from which probe tokens and
+    /// the name hash seed are derived.
+    pub seed: [u8; 32],
+}
+
+impl Config {
+    /// Defaults (15 s expiry, 1 s sweeps) with the host's secret `seed`.
+    pub const fn new(seed: [u8; 32]) -> Self {
+        Config {
+            expiry: Duration::from_secs(15),
+            sweep_interval: Duration::from_secs(1),
+            seed,
+        }
+    }
+}
+
+/// The server's peer table over caller-lent slots `S`.
+pub struct Directory<S> {
+    slots: S,
+    cap: u32,
+    len: u32,
+    version: u64,
+    free: u32,
+    logins: u64,
+    hash_seed: u64,
+    config: Config,
+    sweep_at: Instant,
+    sweep_cursor: u32,
+    /// One past the highest slot ever used: scans stop here (the free list is LIFO, so
+    /// slots stay packed at the low end).
+    high: u32,
+}
+
+impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
+    /// A table using every slot of `slots` (overwritten) as capacity.
+    pub fn new(mut slots: S, config: Config) -> Self {
+        let cap = u32::try_from(slots.as_ref().len()).unwrap_or(u32::MAX - 1);
+        let cap = cap.min(u32::MAX - 1);
+        for (i, s) in slots.as_mut().iter_mut().take(cap as usize).enumerate() {
+            *s = Slot::EMPTY;
+            s.next = if i as u32 + 1 < cap {
+                i as u32 + 1
+            } else {
+                NIL
+            };
+        }
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&blake3::hash(&config.seed).as_bytes()[..8]);
+        Directory {
+            slots,
+            cap,
+            len: 0,
+            version: 0,
+            free: if cap > 0 { 0 } else { NIL },
+            logins: 0,
+            hash_seed: u64::from_le_bytes(seed),
+            config,
+            sweep_at: Instant::ZERO + config.sweep_interval,
+            sweep_cursor: 0,
+            high: 0,
+        }
+    }
+
+    /// How many peers fit.
+    pub fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    /// How many peers are online.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether no one is online.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The current version (0 for a new table; every change adds one).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Logs `name` in at `addr`; `tag` is the caller's own handle (returned on expiry).
+    pub fn join(
+        &mut self,
+        now: Instant,
+        name: &str,
+        addr: WireAddr,
+        tag: u32,
+    ) -> Result<Login, JoinError> {
+        let name = UserName::new(name).map_err(JoinError::InvalidName)?;
+        if self.find(name.as_str()).is_some() {
+            return Err(JoinError::NameTaken);
+        }
+        let index = self.free;
+        if index == NIL {
+            return Err(JoinError::Full);
+        }
+        let bucket = self.bucket(name.as_str());
+        let cap = self.cap;
+        self.logins += 1;
+        let token = self.token(index, self.logins);
+        let slots = self.slots.as_mut();
+        self.free = slots[index as usize].next;
+        self.high = self.high.max(index + 1);
+        let id = slots[index as usize].occupy(index, cap, name, addr, token, now, tag);
+        slots[index as usize].next = slots[bucket].head;
+        slots[bucket].head = index;
+        self.len += 1;
+        let delta = self.bump(DeltaKind::Joined, self.record(index));
+        Ok(Login {
+            id,
+            probe_token: token,
+            delta,
+        })
+    }
+
+    /// Logs `id` out; `None` if no one online has that id.
+    pub fn leave(&mut self, id: PeerId) -> Option<Delta> {
+        let index = self.index_of(id)?;
+        let record = self.record(index);
+        self.unlink(index);
+        Some(self.bump(DeltaKind::Left, record))
+    }
+
+    /// Records that `id` was heard from; `false` if no one online has that id.
+    pub fn touch(&mut self, now: Instant, id: PeerId) -> bool {
+        match self.index_of(id) {
+            Some(i) => {
+                self.slots.as_mut()[i as usize].last_seen = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A UDP probe from `id` carrying `token` arrived from `observed`: publish that
+    /// address. `Ok(None)` if it was already the published one.
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        token: u64,
+        observed: WireAddr,
+    ) -> Result<Option<Delta>, ProbeError> {
+        let index = self.index_of(id).ok_or(ProbeError::UnknownPeer)?;
+        let slot = &mut self.slots.as_mut()[index as usize];
+        if slot.token != token {
+            return Err(ProbeError::BadToken);
+        }
+        slot.last_seen = now;
+        if slot.addr == observed {
+            return Ok(None);
+        }
+        slot.addr = observed;
+        Ok(Some(self.bump(DeltaKind::Moved, self.record(index))))
+    }
+
+    /// The peer with this id.
+    pub fn get(&self, id: PeerId) -> Option<PeerRecord> {
+        self.index_of(id).map(|i| self.record(i))
+    }
+
+    /// The probe token `id` was given at login.
+    pub fn probe_token(&self, id: PeerId) -> Option<u64> {
+        self.index_of(id)
+            .map(|i| self.slots.as_ref()[i as usize].token)
+    }
+
+    /// The tag given when `id` logged in.
+    pub fn tag(&self, id: PeerId) -> Option<u32> {
+        self.index_of(id)
+            .map(|i| self.slots.as_ref()[i as usize].tag)
+    }
+
+    /// The id of whoever is logged in as `name` (case-insensitively).
+    pub fn find(&self, name: &str) -> Option<PeerId> {
+        if self.cap == 0 {
+            return None;
+        }
+        let slots = self.slots.as_ref();
+        let mut i = slots[self.bucket(name)].head;
+        while i != NIL {
+            let s = &slots[i as usize];
+            if s.name.same_as(name) {
+                return Some(s.id);
+            }
+            i = s.next;
+        }
+        None
+    }
+
+    /// Removes one peer that has been silent longer than the expiry, if a sweep is due.
+    /// Call until `None` from the host's timeout handling.
+    pub fn poll_expired(&mut self, now: Instant) -> Option<Expired> {
+        if now < self.sweep_at {
+            return None;
+        }
+        while self.sweep_cursor < self.high {
+            let index = self.sweep_cursor;
+            self.sweep_cursor += 1;
+            let s = &self.slots.as_ref()[index as usize];
+            if s.is_used() && now.saturating_since(s.last_seen) > self.config.expiry {
+                let tag = s.tag;
+                let record = self.record(index);
+                self.unlink(index);
+                let delta = self.bump(DeltaKind::Left, record);
+                return Some(Expired { delta, tag });
+            }
+        }
+        self.sweep_cursor = 0;
+        self.sweep_at = now + self.config.sweep_interval;
+        None
+    }
+
+    /// When the next expiry sweep is due.
+    pub fn poll_timeout(&self) -> Instant {
+        self.sweep_at
+    }
+
+    /// Fills `peers` with up to [`SNAPSHOT_PAGE`] peers from slot `start` on and returns
+    /// the slot to continue from, or `None` when the table is done (this page is the last).
+    pub fn fill_page<'a>(
+        &'a self,
+        start: usize,
+        peers: &mut heapless::Vec<PeerInfo<'a>, SNAPSHOT_PAGE>,
+    ) -> Option<usize> {
+        let slots = &self.slots.as_ref()[..self.high as usize];
+        let mut i = start;
+        while i < slots.len() && !peers.is_full() {
+            if slots[i].is_used() {
+                // `is_full` was checked just above.
+                let _ = peers.push(slots[i].info());
+            }
+            i += 1;
+        }
+        // Skip trailing free slots so a full last page is marked `last`.
+        while i < slots.len() && !slots[i].is_used() {
+            i += 1;
+        }
+        (i < slots.len()).then_some(i)
+    }
+
+    /// The whole table as snapshot pages at the current version.
+    pub fn snapshot(&self) -> Pages<'_, S> {
+        Pages {
+            dir: self,
+            next: 0,
+            page: 0,
+            done: false,
+        }
+    }
+
+    /// Every online peer, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = PeerRecord> + '_ {
+        self.slots.as_ref()[..self.high as usize]
+            .iter()
+            .filter(|s| s.is_used())
+            .map(Slot::record)
+    }
+
+    fn index_of(&self, id: PeerId) -> Option<u32> {
+        let raw = id.0.checked_sub(1)?;
+        if self.cap == 0 {
+            return None;
+        }
+        let index = raw % self.cap;
+        let s = &self.slots.as_ref()[index as usize];
+        (s.is_used() && s.id == id).then_some(index)
+    }
+
+    fn record(&self, index: u32) -> PeerRecord {
+        self.slots.as_ref()[index as usize].record()
+    }
+
+    fn bucket(&self, name: &str) -> usize {
+        let h = name_hash(name, self.hash_seed);
+        ((u128::from(h) * u128::from(self.cap)) >> 64) as usize
+    }
+
+    fn token(&self, index: u32, login: u64) -> u64 {
+        let mut input = [0u8; 12];
+        input[..4].copy_from_slice(&index.to_le_bytes());
+        input[4..].copy_from_slice(&login.to_le_bytes());
+        let hash = blake3::keyed_hash(&self.config.seed, &input);
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&hash.as_bytes()[..8]);
+        u64::from_le_bytes(out)
+    }
+
+    /// Removes slot `index` from its name chain and returns it to the free list.
+    fn unlink(&mut self, index: u32) {
+        let bucket = self.bucket(self.slots.as_ref()[index as usize].name.as_str());
+        let slots = self.slots.as_mut();
+        let after = slots[index as usize].next;
+        if slots[bucket].head == index {
+            slots[bucket].head = after;
+        } else {
+            let mut i = slots[bucket].head;
+            while i != NIL && slots[i as usize].next != index {
+                i = slots[i as usize].next;
+            }
+            if i != NIL {
+                slots[i as usize].next = after;
+            }
+        }
+        slots[index as usize].vacate(self.free);
+        self.free = index;
+        self.len -= 1;
+    }
+
+    fn bump(&mut self, kind: DeltaKind, peer: PeerRecord) -> Delta {
+        self.version += 1;
+        Delta {
+            version: self.version,
+            kind,
+            peer,
+        }
+    }
+}
+
+/// Iterator over a snapshot's pages (see [`Directory::snapshot`]).
+pub struct Pages<'a, S> {
+    dir: &'a Directory<S>,
+    next: usize,
+    page: u32,
+    done: bool,
+}
+
+impl<'a, S: AsRef<[Slot]> + AsMut<[Slot]>> Iterator for Pages<'a, S> {
+    type Item = SnapshotPage<'a>;
+
+    fn next(&mut self) -> Option<SnapshotPage<'a>> {
+        if self.done {
+            return None;
+        }
+        let mut peers = heapless::Vec::new();
+        let next = self.dir.fill_page(self.next, &mut peers);
+        let last = next.is_none();
+        self.next = next.unwrap_or(0);
+        self.done = last;
+        let page = SnapshotPage {
+            version: self.dir.version(),
+            page: self.page,
+            last,
+            peers,
+        };
+        self.page += 1;
+        Some(page)
+    }
+}

@@ -1,1 +1,0 @@
-//! All links of one client over one UDP socket.

@@ -1,0 +1,477 @@
+//! All links of one client over one UDP socket.
+//!
+//! An [`Endpoint`] owns:
+//! - the **peer table**: up to `P` peers, id → address, fed from the roster by
+//!   [`Endpoint::add_peer`] / [`Endpoint::remove_peer`]; a peer's link starts over when
+//!   its address changes;
+//! - one **link** per peer (see [`crate::link`]) with a send queue of `Q` messages;
+//! - a **text pool** of `E` texts in `T` bytes holding what was sent and not yet
+//!   acknowledged (a message to everyone online is stored once for all its copies);
+//! - `R` **reassembly buffers** of `B` bytes each, lent to links while a message is
+//!   being received and until the application has read it (`B` is the largest text this
+//!   endpoint can receive; [`crate::wire::MAX_TEXT_LEN`] for a full client);
+//! - the [`Counters`] of what it dropped.
+//!
+//! It routes every datagram by its sender id and drops (and counts) datagrams that do not
+//! decode, that come from an unknown id, or whose source address is not the table's
+//! address for that id.
+//!
+//! **Driving it.** `handle_datagram(now, from, bytes)` for each datagram read;
+//! `send`/`send_all` for the user's messages; then drain `poll_transmit` (write each
+//! [`Transmit`] to its `dst`) and `poll_event` until `None`; sleep until `poll_timeout()`
+//! and call `handle_timeout(now)`.
+//!
+//! **Transmit priority.** `poll_transmit` hands out acks first, then chat packets (links
+//! served round-robin), and only then file-transfer packets (see `poll_file_transmit`):
+//! chat never waits behind file chunks.
+//!
+//! **File transfers (hook).** `Body::File*` packets from a known peer at its known
+//! address are passed to `route_file_packet`; until a transfer manager is attached there
+//! they are counted as `dropped_unhandled`.
+
+mod pool;
+mod send;
+
+#[cfg(test)]
+mod tests;
+
+use core::net::SocketAddr;
+
+use crate::link::{Link, LinkConfig, Reassembly, Texts};
+use crate::time::Instant;
+use crate::wire::{decode_packet, Body, Packet, PeerId};
+
+pub use crate::link::{Counters, FailReason, MessageId};
+use pool::TextPool;
+pub use send::SendError;
+
+/// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
+/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB (about 400 KB:
+/// keep it in a `Box`).
+pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }>;
+
+/// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
+/// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and
+/// fail at their sender).
+pub type SmallEndpoint = Endpoint<16, 4, 16, 4096, 2, 2048>;
+
+/// Where to send a datagram that `poll_transmit` wrote into the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Transmit {
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// Bytes written at the start of the buffer.
+    pub len: usize,
+}
+
+/// What the application must learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event<'a> {
+    /// A whole message arrived (once, in order). The text borrows a reassembly buffer
+    /// until the next `poll_event` call.
+    Message {
+        /// Sender.
+        from: PeerId,
+        /// The text.
+        text: &'a str,
+        /// Sent to everyone online rather than to us alone.
+        to_all: bool,
+    },
+    /// The peer acknowledged every packet of a message.
+    Delivered {
+        /// Recipient.
+        to: PeerId,
+        /// What `send`/`send_all` returned.
+        id: MessageId,
+    },
+    /// A message was given up.
+    Failed {
+        /// Recipient.
+        to: PeerId,
+        /// What `send`/`send_all` returned.
+        id: MessageId,
+        /// Why.
+        reason: FailReason,
+    },
+}
+
+/// Why a peer could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PeerError {
+    /// The peer table is full.
+    TableFull,
+    /// The id is the server's or our own.
+    InvalidId,
+}
+
+impl core::fmt::Display for PeerError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            PeerError::TableFull => "peer table is full",
+            PeerError::InvalidId => "peer id is the server's or our own",
+        })
+    }
+}
+
+impl core::error::Error for PeerError {}
+
+/// Endpoint settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EndpointConfig {
+    /// Tuning of every link.
+    pub link: LinkConfig,
+    /// Seed for the links' random initial sequence numbers (from the host's randomness).
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    Free,
+    Active,
+    /// Left the roster; kept until its outcomes are reported.
+    Removed,
+}
+
+#[derive(Debug)]
+struct PeerSlot<const Q: usize> {
+    state: SlotState,
+    id: PeerId,
+    addr: SocketAddr,
+    link: Link<Q>,
+}
+
+/// All chat links of one client; see the module documentation for the parameters.
+pub struct Endpoint<
+    const P: usize,
+    const Q: usize,
+    const E: usize,
+    const T: usize,
+    const R: usize,
+    const B: usize,
+> {
+    config: LinkConfig,
+    local: Option<PeerId>,
+    peers: [PeerSlot<Q>; P],
+    texts: TextPool<E, T>,
+    rx: [Reassembly<B>; R],
+    rng: u64,
+    next_id: u32,
+    /// The peer and buffer of the message the last `poll_event` lent out.
+    lent: Option<(usize, u8)>,
+    cursor: usize,
+    counters: Counters,
+}
+
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > Endpoint<P, Q, E, T, R, B>
+{
+    /// An endpoint with no peers and no local id yet.
+    pub fn new(config: EndpointConfig) -> Self {
+        let link = config.link;
+        Endpoint {
+            config: link,
+            local: None,
+            peers: core::array::from_fn(|_| PeerSlot {
+                state: SlotState::Free,
+                id: PeerId::SERVER,
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                link: Link::new(link, 0),
+            }),
+            texts: TextPool::new(),
+            rx: core::array::from_fn(|_| Reassembly::new()),
+            rng: config.seed,
+            next_id: 1,
+            lent: None,
+            cursor: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Our own id, as the directory assigned it; packets are sent only once it is set.
+    pub fn set_local_id(&mut self, id: PeerId) {
+        self.local = Some(id);
+    }
+
+    /// Our own id, if known.
+    pub const fn local_id(&self) -> Option<PeerId> {
+        self.local
+    }
+
+    /// What was dropped or repeated so far.
+    pub const fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Adds `id` at `addr`, or updates it. A changed address starts the link over: its
+    /// unacknowledged messages fail with [`FailReason::PeerChanged`].
+    pub fn add_peer(&mut self, id: PeerId, addr: SocketAddr) -> Result<(), PeerError> {
+        if id == PeerId::SERVER || Some(id) == self.local {
+            return Err(PeerError::InvalidId);
+        }
+        let addr = canonical(addr);
+        if let Some(i) = self.find(id) {
+            let isn = self.random_isn();
+            let slot = &mut self.peers[i];
+            if slot.state == SlotState::Active && slot.addr != addr {
+                slot.link
+                    .reset(isn, FailReason::PeerChanged, &mut self.texts, &mut self.rx);
+            }
+            slot.state = SlotState::Active;
+            slot.addr = addr;
+            return Ok(());
+        }
+        let i = self.free_slot().ok_or(PeerError::TableFull)?;
+        let link = Link::new(self.config, self.random_isn());
+        self.peers[i] = PeerSlot {
+            state: SlotState::Active,
+            id,
+            addr,
+            link,
+        };
+        Ok(())
+    }
+
+    /// Removes `id` (it left the roster): its unacknowledged messages fail with
+    /// [`FailReason::PeerRemoved`]. Returns whether it was there.
+    pub fn remove_peer(&mut self, id: PeerId) -> bool {
+        let Some(i) = self
+            .find(id)
+            .filter(|&i| self.peers[i].state == SlotState::Active)
+        else {
+            return false;
+        };
+        let isn = self.random_isn();
+        let slot = &mut self.peers[i];
+        slot.link
+            .reset(isn, FailReason::PeerRemoved, &mut self.texts, &mut self.rx);
+        slot.state = SlotState::Removed;
+        true
+    }
+
+    /// The address the table holds for `id`.
+    pub fn peer_addr(&self, id: PeerId) -> Option<SocketAddr> {
+        self.active(id).map(|i| self.peers[i].addr)
+    }
+
+    /// The smoothed round-trip time to `id`, once measured.
+    pub fn srtt(&self, id: PeerId) -> Option<crate::time::Duration> {
+        self.active(id).and_then(|i| self.peers[i].link.srtt())
+    }
+
+    /// Takes in one datagram read from the socket.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        let Ok(packet) = decode_packet(bytes) else {
+            self.counters.dropped_undecodable += 1;
+            return;
+        };
+        let Some(i) = self.active(packet.header.sender) else {
+            self.counters.dropped_unknown_peer += 1;
+            return;
+        };
+        if self.peers[i].addr != canonical(from) {
+            self.counters.dropped_bad_source += 1;
+            return;
+        }
+        let link = &mut self.peers[i].link;
+        match &packet.body {
+            Body::Chat(chat) => link.on_chat(now, chat, &mut self.rx, &mut self.counters),
+            Body::Ack(ack) => link.on_ack(now, *ack, &mut self.texts, &mut self.counters),
+            Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
+            _ => self.route_file_packet(now, i, &packet),
+        }
+    }
+
+    /// **Hook for file transfers.** Every `Body::File*` packet from a known peer at its
+    /// known address arrives here with the index of the peer's slot. The transfer manager
+    /// is to be attached here; until then the packet is counted and dropped.
+    fn route_file_packet(&mut self, _now: Instant, _peer: usize, _packet: &Packet<'_>) {
+        self.counters.dropped_unhandled += 1;
+    }
+
+    /// Writes the next datagram to send into `buf` (at least
+    /// [`crate::wire::MAX_DATAGRAM`] bytes). Acks first, then chat, then file packets.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let local = self.local?;
+        if buf.len() < crate::wire::MAX_DATAGRAM {
+            return None;
+        }
+        self.poll_ack(local, buf)
+            .or_else(|| self.poll_chat(now, local, buf))
+            .or_else(|| self.poll_file_transmit(now, local, buf))
+    }
+
+    /// **Hook for file transfers**: the lowest transmit priority, asked only when no ack
+    /// or chat packet is waiting.
+    fn poll_file_transmit(
+        &mut self,
+        _now: Instant,
+        _local: PeerId,
+        _buf: &mut [u8],
+    ) -> Option<Transmit> {
+        None
+    }
+
+    /// The next event, if any. A [`Event::Message`] borrows its text until the next call.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if let Some((i, slot)) = self.lent.take() {
+            self.peers[i].link.release_ready(slot, &mut self.rx);
+        }
+        for k in 0..P {
+            let i = (self.cursor + k) % P;
+            let slot = &mut self.peers[i];
+            if slot.state == SlotState::Free {
+                continue;
+            }
+            let to = slot.id;
+            if let Some((id, outcome)) = slot.link.pop_outcome() {
+                return Some(match outcome {
+                    crate::link::Outcome::Delivered => Event::Delivered { to, id },
+                    crate::link::Outcome::Failed(reason) => Event::Failed { to, id, reason },
+                });
+            }
+            if let Some(ready) = slot.link.ready_slot() {
+                self.lent = Some((i, ready));
+                let buf = &self.rx[usize::from(ready)];
+                return Some(Event::Message {
+                    from: to,
+                    text: buf.text(),
+                    to_all: buf.to_all(),
+                });
+            }
+            if slot.state == SlotState::Removed && slot.link.is_idle() {
+                slot.state = SlotState::Free;
+            }
+        }
+        None
+    }
+
+    /// When `handle_timeout` must be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers
+            .iter()
+            .filter(|p| p.state != SlotState::Free)
+            .filter_map(|p| p.link.poll_timeout())
+            .min()
+    }
+
+    /// Runs every expired timer.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for slot in self.peers.iter_mut().filter(|p| p.state != SlotState::Free) {
+            slot.link
+                .handle_timeout(now, &mut self.texts, &mut self.rx, &mut self.counters);
+        }
+    }
+
+    fn poll_ack(&mut self, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
+        let i = (0..P).find(|&i| {
+            self.peers[i].state == SlotState::Active && self.peers[i].link.ack_pending()
+        })?;
+        let slot = &mut self.peers[i];
+        let ack = slot.link.take_ack(&self.rx)?;
+        let packet = Packet::new(local, Body::Ack(ack));
+        encode(&packet, slot.addr, buf)
+    }
+
+    fn poll_chat(&mut self, now: Instant, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
+        for k in 0..P {
+            let i = (self.cursor + k) % P;
+            let slot = &mut self.peers[i];
+            if slot.state != SlotState::Active || !slot.link.chat_pending() {
+                continue;
+            }
+            let Some(out) = slot.link.next_chat(now, &mut self.counters) else {
+                continue;
+            };
+            self.cursor = (i + 1) % P;
+            let text = self.texts.bytes(out.text);
+            let range = crate::link::fragment_range(text, usize::from(out.index));
+            // Fragments end on character boundaries of a UTF-8 text: this cannot fail.
+            let text = core::str::from_utf8(&text[range]).unwrap_or("");
+            let chat = crate::wire::Chat {
+                seq: out.seq,
+                base: out.base,
+                to_all: out.to_all,
+                frag: crate::wire::Frag {
+                    index: out.index,
+                    count: out.count,
+                },
+                text,
+            };
+            return encode(&Packet::new(local, Body::Chat(chat)), slot.addr, buf);
+        }
+        None
+    }
+
+    fn find(&self, id: PeerId) -> Option<usize> {
+        self.peers
+            .iter()
+            .position(|p| p.state != SlotState::Free && p.id == id)
+    }
+
+    fn active(&self, id: PeerId) -> Option<usize> {
+        self.find(id)
+            .filter(|&i| self.peers[i].state == SlotState::Active)
+    }
+
+    fn free_slot(&self) -> Option<usize> {
+        self.peers.iter().position(|p| p.state == SlotState::Free)
+    }
+
+    /// splitmix64: a fresh random initial sequence number.
+    fn random_isn(&mut self) -> u32 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as u32
+    }
+}
+
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let peers = self
+            .peers
+            .iter()
+            .filter(|p| p.state == SlotState::Active)
+            .count();
+        f.debug_struct("Endpoint")
+            .field("local", &self.local)
+            .field("peers", &peers)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encodes `packet` for `dst`; our own packets always fit (see the link's size test).
+fn encode(packet: &Packet<'_>, dst: SocketAddr, buf: &mut [u8]) -> Option<Transmit> {
+    crate::wire::encode_packet(packet, buf)
+        .ok()
+        .map(|len| Transmit { dst, len })
+}
+
+/// The address with an IPv4-mapped IPv6 address turned into plain IPv4, so a dual-stack
+/// socket's view of a peer matches the roster's.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}

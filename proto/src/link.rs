@@ -1,1 +1,0 @@
-//! Reliable messaging with one peer over datagrams.

@@ -1,1 +1,0 @@
-//! The client's replica of the directory (see issue: Directory).

@@ -1,0 +1,43 @@
+//! Deterministic simulation: sans-IO nodes, a virtual clock and a seeded network that
+//! loses, duplicates, reorders and delays datagrams (in the spirit of quinn-proto's
+//! `Pair` and str0m's netem).
+//!
+//! - [`SimRng`]: the only randomness, from a seed.
+//! - [`Network`] / [`NetConfig`]: the emulated network; nodes can go down and come back;
+//!   tests can inject forged or garbage datagrams.
+//! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
+//!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`run_seeds`]: runs a scenario over many seeds; a failure prints its seed, and
+//!   `SIM_SEED=<seed>` replays just that one.
+
+mod chat;
+mod net;
+mod rng;
+mod world;
+
+pub use chat::{ChatNode, Record, SimEndpoint};
+pub use net::{InFlight, NetConfig, NetStats, Network};
+pub use rng::SimRng;
+pub use world::{Node, World};
+
+use core::panic::AssertUnwindSafe;
+use std::panic::{catch_unwind, resume_unwind};
+
+/// The seeds to run: `SIM_SEED` alone if set, else `0..count`.
+pub fn seeds(count: u64) -> Vec<u64> {
+    match std::env::var("SIM_SEED") {
+        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a u64")],
+        Err(_) => (0..count).collect(),
+    }
+}
+
+/// Runs `scenario` for every seed of [`seeds`]; on a failure prints how to replay it and
+/// fails with the scenario's own message.
+pub fn run_seeds(name: &str, count: u64, mut scenario: impl FnMut(u64)) {
+    for seed in seeds(count) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| scenario(seed))) {
+            eprintln!("simulation `{name}` failed with seed {seed}: replay with SIM_SEED={seed}");
+            resume_unwind(panic);
+        }
+    }
+}
