@@ -2,7 +2,7 @@
 //! duplicating, reordering link with a bottleneck, on a virtual clock. Every failure
 //! message names its seed; rerun one seed with `SIM_SEED=<n>`.
 
-use std::cmp::Reverse;
+use core::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use peerchat_proto::time::{Duration, Instant};
@@ -104,6 +104,9 @@ impl ChunkSource for Source<'_> {
     }
 }
 
+/// (arrival, order, to_b, bytes)
+type InFlight = (Instant, u64, bool, Vec<u8>);
+
 struct World<'f> {
     rng: Rng,
     now: Instant,
@@ -111,7 +114,7 @@ struct World<'f> {
     b: Box<Table>,
     links: [Link; 2],
     /// (arrival, order, to_b, bytes)
-    flight: BinaryHeap<Reverse<(Instant, u64, bool, Vec<u8>)>>,
+    flight: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     file: &'f [u8],
     store: Store,
@@ -233,7 +236,7 @@ impl<'f> World<'f> {
                     self.b.handle_hash(self.now, key, hash.as_bytes());
                 }
                 Event::Received { .. } => {
-                    self.store.final_file = Some(std::mem::take(&mut self.store.part));
+                    self.store.final_file = Some(core::mem::take(&mut self.store.part));
                 }
                 Event::Failed { reason, .. } => {
                     self.store.part.clear();
@@ -310,7 +313,7 @@ fn big_stack(f: impl FnOnce() + Send + 'static) {
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }
 
-fn seeds(default: std::ops::Range<u64>) -> Vec<u64> {
+fn seeds(default: core::ops::Range<u64>) -> Vec<u64> {
     match std::env::var("SIM_SEED") {
         Ok(s) => vec![s.parse().expect("SIM_SEED is a number")],
         Err(_) => default.collect(),
