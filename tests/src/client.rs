@@ -30,7 +30,7 @@ pub struct ChatClient {
     child: Child,
     stdin: Option<ChildStdin>,
     events: Receiver<Value>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<Stderr>>,
     /// Every event read so far, in order.
     pub seen: Vec<Value>,
     /// The UDP address from its `ready` event, once seen.
@@ -172,11 +172,14 @@ impl ChatClient {
         }
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit (and for its stderr to be read to the end).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let end = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                while !self.stderr_lock().closed && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return Some(status);
             }
             if Instant::now() > end {
@@ -188,10 +191,11 @@ impl ChatClient {
 
     /// Everything the client wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.stderr_lock().text.clone()
+    }
+
+    fn stderr_lock(&self) -> std::sync::MutexGuard<'_, Stderr> {
+        self.stderr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The process id.
@@ -238,16 +242,26 @@ fn spawn_event_reader(stdout: impl Read + Send + 'static) -> Receiver<Value> {
     rx
 }
 
-fn spawn_text_reader(stderr: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
+/// A child's stderr as read so far.
+#[derive(Debug, Default)]
+struct Stderr {
+    text: String,
+    /// The pipe reached its end.
+    closed: bool,
+}
+
+fn spawn_text_reader(stderr: impl Read + Send + 'static) -> Arc<Mutex<Stderr>> {
+    let text = Arc::new(Mutex::new(Stderr::default()));
     let sink = Arc::clone(&text);
     std::thread::spawn(move || {
+        let lock = || sink.lock().unwrap_or_else(|e| e.into_inner());
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-            sink.push_str(&line);
-            sink.push('\n');
+            let mut sink = lock();
+            sink.text.push_str(&line);
+            sink.text.push('\n');
         }
+        lock().closed = true;
     });
     text
 }

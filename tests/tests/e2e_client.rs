@@ -156,3 +156,24 @@ fn without_server_option_the_first_client_runs_the_directory() {
     });
     bob.expect_event("delivered");
 }
+
+#[test]
+fn a_busy_udp_port_is_one_clear_error() {
+    let server = ServerProc::start();
+    let taken = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let options = ClientOptions {
+        server: Some(server.addr),
+        extra: vec!["--udp-port".into(), port],
+        ..ClientOptions::default()
+    };
+    let mut alice = ChatClient::spawn_with("alice", &options).unwrap();
+    let status = alice.wait_exit(DEADLINE).expect("exits");
+    assert!(!status.success());
+    let stderr = alice.stderr();
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
+    assert!(
+        stderr.contains("cannot open UDP port"),
+        "stderr: {stderr:?}"
+    );
+}

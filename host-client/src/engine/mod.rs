@@ -51,6 +51,8 @@ pub(crate) enum Fatal {
     Rejected(RejectReason),
     /// The login name breaks the name rules (checked before connecting).
     InvalidName(String),
+    /// The UDP socket could not be opened on this port.
+    Udp(u16, io::Error),
     /// A local socket could not be set up.
     Io(io::Error),
 }
@@ -60,6 +62,7 @@ impl core::fmt::Display for Fatal {
         match self {
             Fatal::Rejected(reason) => write!(f, "login refused: {reason}"),
             Fatal::InvalidName(why) => write!(f, "login refused: invalid name: {why}"),
+            Fatal::Udp(port, e) => write!(f, "cannot open UDP port {port}: {e}"),
             Fatal::Io(e) => write!(f, "{e}"),
         }
     }
@@ -150,7 +153,7 @@ impl Engine {
     ) -> Result<Self, Fatal> {
         let udp = UdpSocket::bind(("0.0.0.0", config.udp_port))
             .await
-            .map_err(Fatal::Io)?;
+            .map_err(|e| Fatal::Udp(config.udp_port, e))?;
         let local_udp = udp.local_addr().map_err(Fatal::Io)?;
         let origin = StdInstant::now();
         let core_config = ClientConfig {
