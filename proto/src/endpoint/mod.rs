@@ -31,13 +31,16 @@
 
 mod pool;
 mod send;
+mod transmit;
 
+#[cfg(test)]
+mod prop;
 #[cfg(test)]
 mod tests;
 
 use core::net::SocketAddr;
 
-use crate::link::{Link, LinkConfig, Reassembly, Texts};
+use crate::link::{Link, LinkConfig, Reassembly};
 use crate::time::Instant;
 use crate::wire::{decode_packet, Body, Packet, PeerId};
 
@@ -298,30 +301,6 @@ impl<
         self.counters.dropped_unhandled += 1;
     }
 
-    /// Writes the next datagram to send into `buf` (at least
-    /// [`crate::wire::MAX_DATAGRAM`] bytes). Acks first, then chat, then file packets.
-    #[must_use]
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let local = self.local?;
-        if buf.len() < crate::wire::MAX_DATAGRAM {
-            return None;
-        }
-        self.poll_ack(local, buf)
-            .or_else(|| self.poll_chat(now, local, buf))
-            .or_else(|| self.poll_file_transmit(now, local, buf))
-    }
-
-    /// **Hook for file transfers**: the lowest transmit priority, asked only when no ack
-    /// or chat packet is waiting.
-    fn poll_file_transmit(
-        &mut self,
-        _now: Instant,
-        _local: PeerId,
-        _buf: &mut [u8],
-    ) -> Option<Transmit> {
-        None
-    }
-
     /// The next event, if any. A [`Event::Message`] borrows its text until the next call.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
@@ -375,46 +354,6 @@ impl<
         }
     }
 
-    fn poll_ack(&mut self, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
-        let i = (0..P).find(|&i| {
-            self.peers[i].state == SlotState::Active && self.peers[i].link.ack_pending()
-        })?;
-        let slot = &mut self.peers[i];
-        let ack = slot.link.take_ack(&self.rx)?;
-        let packet = Packet::new(local, Body::Ack(ack));
-        encode(&packet, slot.addr, buf)
-    }
-
-    fn poll_chat(&mut self, now: Instant, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
-        for k in 0..P {
-            let i = (self.cursor + k) % P;
-            let slot = &mut self.peers[i];
-            if slot.state != SlotState::Active || !slot.link.chat_pending() {
-                continue;
-            }
-            let Some(out) = slot.link.next_chat(now, &mut self.counters) else {
-                continue;
-            };
-            self.cursor = (i + 1) % P;
-            let text = self.texts.bytes(out.text);
-            let range = crate::link::fragment_range(text, usize::from(out.index));
-            // Fragments end on character boundaries of a UTF-8 text: this cannot fail.
-            let text = core::str::from_utf8(&text[range]).unwrap_or("");
-            let chat = crate::wire::Chat {
-                seq: out.seq,
-                base: out.base,
-                to_all: out.to_all,
-                frag: crate::wire::Frag {
-                    index: out.index,
-                    count: out.count,
-                },
-                text,
-            };
-            return encode(&Packet::new(local, Body::Chat(chat)), slot.addr, buf);
-        }
-        None
-    }
-
     fn find(&self, id: PeerId) -> Option<usize> {
         self.peers
             .iter()
@@ -461,13 +400,6 @@ impl<
             .field("counters", &self.counters)
             .finish_non_exhaustive()
     }
-}
-
-/// Encodes `packet` for `dst`; our own packets always fit (see the link's size test).
-fn encode(packet: &Packet<'_>, dst: SocketAddr, buf: &mut [u8]) -> Option<Transmit> {
-    crate::wire::encode_packet(packet, buf)
-        .ok()
-        .map(|len| Transmit { dst, len })
 }
 
 /// The address with an IPv4-mapped IPv6 address turned into plain IPv4, so a dual-stack

@@ -501,3 +501,13 @@ fn an_early_message_waits_unacknowledged_until_the_gap_fills() {
     );
     assert_eq!(a.counters().retransmissions, 0);
 }
+
+#[test]
+fn a_small_endpoint_fits_a_microcontroller_budget() {
+    std::eprintln!(
+        "HostEndpoint {} bytes, SmallEndpoint {} bytes",
+        core::mem::size_of::<HostEndpoint>(),
+        core::mem::size_of::<SmallEndpoint>()
+    );
+    assert!(core::mem::size_of::<SmallEndpoint>() < 16 * 1024);
+}
