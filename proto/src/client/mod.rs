@@ -27,6 +27,8 @@ mod event;
 mod peers;
 mod poll;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 use core::net::SocketAddr;
