@@ -64,6 +64,18 @@ fn a_refused_login_prints_one_line_and_exits_non_zero() {
     // The first alice is untouched.
     alice.command("/who");
     alice.expect_event("peers");
+
+    let full = ServerProc::start_with(&["--max-clients", "1"]);
+    let mut first = ChatClient::spawn(full.addr, "first").unwrap();
+    first.expect_ready();
+    let mut second = ChatClient::spawn(full.addr, "second").unwrap();
+    let status = second
+        .wait_exit(DEADLINE)
+        .expect("a client of a full server exits");
+    assert!(!status.success());
+    let stderr = second.stderr();
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
+    assert!(stderr.contains("server is full"), "stderr: {stderr:?}");
 }
 
 #[test]
