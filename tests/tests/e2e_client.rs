@@ -189,3 +189,21 @@ fn a_busy_udp_port_is_one_clear_error() {
         "stderr: {stderr:?}"
     );
 }
+
+#[test]
+fn ctrl_c_logs_out_cleanly() {
+    let server = ServerProc::start();
+    let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
+    let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
+    alice.expect_ready();
+    bob.expect_ready();
+    alice.expect_peers(&["bob"]);
+    let pid = libc::pid_t::try_from(bob.pid()).unwrap();
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let status = bob.wait_exit(DEADLINE).expect("bob exits on Ctrl-C");
+    assert!(status.success(), "bob: {status}");
+    alice.expect("left bob", |e| e["event"] == "left" && e["name"] == "bob");
+}

@@ -110,6 +110,9 @@ pub(crate) async fn run(
     engine.drain().await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut commands_open = true;
+    // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
+    let mut interrupt = core::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
     while !engine.finished() {
         let deadline = engine.deadline();
         let quit_by = engine.quitting;
@@ -126,8 +129,12 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline) => engine.on_timeout(),
             () = sleep_until(quit_by) => engine.stopped = true,
-            // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
-            Ok(()) = tokio::signal::ctrl_c(), if engine.quitting.is_none() => engine.quit(),
+            signal = &mut interrupt, if !interrupted => {
+                interrupted = true;
+                if signal.is_ok() {
+                    engine.quit();
+                }
+            }
         }
         engine.drain().await;
     }
