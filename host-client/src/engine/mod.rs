@@ -88,6 +88,8 @@ pub(crate) struct Engine {
     target: Target,
     /// Set once the first `Welcome` arrived.
     logged_in: bool,
+    /// Logged in right now.
+    online: bool,
     /// Set once the user was told the server cannot be reached (before the first login).
     told_unreachable: bool,
     /// Set when the core refused to go on.
@@ -182,6 +184,7 @@ impl Engine {
             connection: None,
             target: Target::Everyone,
             logged_in: false,
+            online: false,
             told_unreachable: false,
             fatal: None,
             quitting: None,
