@@ -201,7 +201,11 @@ impl<
     }
 
     /// Our own id, as the directory assigned it; packets are sent only once it is set.
+    /// A peer entry with this id (the directory gave it to us now) is removed.
+    /// Links keep going across a change of our id: a peer that learns our new id starts
+    /// a fresh link for it, which follows our sequence numbers from their `base`.
     pub fn set_local_id(&mut self, id: PeerId) {
+        self.remove_peer(id);
         self.local = Some(id);
     }
 
