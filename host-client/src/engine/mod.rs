@@ -88,6 +88,8 @@ pub(crate) struct Engine {
     target: Target,
     /// Set once the first `Welcome` arrived.
     logged_in: bool,
+    /// Logged in right now.
+    online: bool,
     /// Set once the user was told the server cannot be reached (before the first login).
     told_unreachable: bool,
     /// Set when the core refused to go on.
@@ -110,6 +112,9 @@ pub(crate) async fn run(
     engine.drain().await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut commands_open = true;
+    // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
+    let mut interrupt = core::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
     while !engine.finished() {
         let deadline = engine.deadline();
         let quit_by = engine.quitting;
@@ -126,8 +131,12 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline) => engine.on_timeout(),
             () = sleep_until(quit_by) => engine.stopped = true,
-            // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
-            Ok(()) = tokio::signal::ctrl_c(), if engine.quitting.is_none() => engine.quit(),
+            signal = &mut interrupt, if !interrupted => {
+                interrupted = true;
+                if signal.is_ok() {
+                    engine.quit();
+                }
+            }
         }
         engine.drain().await;
     }
@@ -175,6 +184,7 @@ impl Engine {
             connection: None,
             target: Target::Everyone,
             logged_in: false,
+            online: false,
             told_unreachable: false,
             fatal: None,
             quitting: None,
