@@ -124,7 +124,7 @@ fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
 
     // Keep the server away for several reconnect attempts (the first ones come after
     // 250 ms and 500 ms): still one `disconnected` each.
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    std::thread::sleep(core::time::Duration::from_millis(1200));
     server.restart();
     for c in [&mut alice, &mut bob] {
         c.expect_event("reconnected");
