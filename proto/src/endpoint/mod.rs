@@ -27,7 +27,11 @@
 //!
 //! **File transfers (hook).** `Body::File*` packets from a known peer at its known
 //! address are passed to `route_file_packet`; until a transfer manager is attached there
-//! they are counted as `dropped_unhandled`.
+//! they are counted as `dropped_unhandled`. Attaching one means: a field on
+//! [`Endpoint`]; `route_file_packet` hands it the packet and the peer's id;
+//! `poll_file_transmit` (in `transmit.rs`) asks it for a packet and addresses it from the
+//! peer table; `poll_timeout`/`handle_timeout`/`poll_event` include it; and
+//! `remove_peer` / an address change in `add_peer` end that peer's transfers.
 
 mod pool;
 mod send;
