@@ -389,13 +389,32 @@ impl Engine {
     }
 }
 
-/// Builds the core on the heap: it is about a megabyte, too big to pass through the
-/// stack of an async task.
+/// Builds the core on the heap. It is over a megabyte and is built by value, so it is
+/// built on a thread with a stack sized for it rather than on the runtime's.
 fn new_core(config: ClientConfig<'_>) -> Result<Box<Core>, Fatal> {
-    Core::new(config)
-        .map(Box::new)
-        .map_err(|e| Fatal::InvalidName(e.to_string()))
+    let name = config.name.to_owned();
+    let (udp_port, server, seed) = (config.udp_port, config.server, config.seed);
+    let build = move || {
+        let config = ClientConfig {
+            name: &name,
+            udp_port,
+            server,
+            seed,
+        };
+        Core::new(config).map(Box::new).map_err(|e| e.to_string())
+    };
+    let built = std::thread::Builder::new()
+        .name("core-init".into())
+        .stack_size(CORE_STACK)
+        .spawn(build)
+        .map_err(Fatal::Io)?
+        .join()
+        .map_err(|_| Fatal::Io(io::Error::other("building the client core failed")))?;
+    built.map_err(Fatal::InvalidName)
 }
+
+/// Stack for building the core: a few times its size.
+const CORE_STACK: usize = 8 * core::mem::size_of::<Core>() + (1 << 20);
 
 /// A seed for the core's randomness (connection ids, backoff jitter), from the clock
 /// and the socket's port: different for every client on a machine.
