@@ -90,8 +90,8 @@ mod tests;
 
 pub use manager::Transfers;
 pub use types::{
-    AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Progress, ReadError, Role,
-    SendError, SendStats, TransferKey, Transmit, Write,
+    AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Fill, Progress, ReadError,
+    Role, SendError, SendStats, TransferKey, Transmit, Write,
 };
 
 /// The transfer table a desktop host uses: 4 sends and 8 receives at once, 1024-chunk
