@@ -16,7 +16,7 @@ use crate::wire::{
 };
 
 /// Refusals sent without a table entry, and events about them, kept until polled.
-const STRAYS: usize = 8;
+const STRAYS: usize = 4;
 
 /// Every transfer of this node: up to `SEND` outgoing and `RECV` incoming at once, each
 /// with a window of `W` chunks. See the [module documentation](super).

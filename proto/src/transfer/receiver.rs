@@ -65,7 +65,7 @@ pub(super) struct Receiver<const W: usize> {
     need_answer: bool,
     pub(super) expired: bool,
     timers: [Option<Instant>; TIMERS],
-    pub(super) events: Deque<Event<'static>, 4>,
+    pub(super) events: Deque<Event<'static>, 3>,
 }
 
 impl<const W: usize> Receiver<W> {

@@ -681,3 +681,8 @@ fn a_fill_lands_exactly_where_the_chunk_data_is_encoded() {
     }
     assert_eq!(seen, 4);
 }
+
+#[test]
+fn a_one_receive_table_is_small() {
+    assert!(core::mem::size_of::<Transfers<0, 1, 32>>() < 1200);
+}
