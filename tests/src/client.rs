@@ -282,14 +282,25 @@ pub fn free_port() -> u16 {
 pub struct ServerProc {
     /// Where it listens.
     pub addr: SocketAddr,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl ServerProc {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> ServerProc {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with more arguments (e.g. `--max-clients 1`).
+    pub fn start_with(args: &[&str]) -> ServerProc {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let mut server = ServerProc { addr, child: None };
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        let mut server = ServerProc {
+            addr,
+            args,
+            child: None,
+        };
         server.restart();
         server
     }
@@ -307,6 +318,7 @@ impl ServerProc {
         self.stop();
         let child = Command::new(binary("peerchat-server", "peerchat-server"))
             .args(["--listen", &self.addr.to_string()])
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -64,6 +64,18 @@ fn a_refused_login_prints_one_line_and_exits_non_zero() {
     // The first alice is untouched.
     alice.command("/who");
     alice.expect_event("peers");
+
+    let full = ServerProc::start_with(&["--max-clients", "1"]);
+    let mut first = ChatClient::spawn(full.addr, "first").unwrap();
+    first.expect_ready();
+    let mut second = ChatClient::spawn(full.addr, "second").unwrap();
+    let status = second
+        .wait_exit(DEADLINE)
+        .expect("a client of a full server exits");
+    assert!(!status.success());
+    let stderr = second.stderr();
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
+    assert!(stderr.contains("server is full"), "stderr: {stderr:?}");
 }
 
 #[test]
@@ -110,9 +122,18 @@ fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
         e["event"] == "message" && e["text"] == "me too"
     });
 
+    // Keep the server away for several reconnect attempts (the first ones come after
+    // 250 ms and 500 ms): still one `disconnected` each.
+    std::thread::sleep(core::time::Duration::from_millis(1200));
     server.restart();
     for c in [&mut alice, &mut bob] {
         c.expect_event("reconnected");
+        let outages = c
+            .seen
+            .iter()
+            .filter(|e| e["event"] == "disconnected")
+            .count();
+        assert_eq!(outages, 1, "one disconnected per outage: {:?}", c.seen);
     }
     alice.expect_peers(&["bob"]);
     bob.expect_peers(&["alice"]);
@@ -176,4 +197,22 @@ fn a_busy_udp_port_is_one_clear_error() {
         stderr.contains("cannot open UDP port"),
         "stderr: {stderr:?}"
     );
+}
+
+#[test]
+fn ctrl_c_logs_out_cleanly() {
+    let server = ServerProc::start();
+    let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
+    let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
+    alice.expect_ready();
+    bob.expect_ready();
+    alice.expect_peers(&["bob"]);
+    let pid = libc::pid_t::try_from(bob.pid()).unwrap();
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let status = bob.wait_exit(DEADLINE).expect("bob exits on Ctrl-C");
+    assert!(status.success(), "bob: {status}");
+    alice.expect("left bob", |e| e["event"] == "left" && e["name"] == "bob");
 }

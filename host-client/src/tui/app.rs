@@ -242,7 +242,10 @@ impl App {
             UiEvent::Error { message } => (Level::Error, message),
             UiEvent::Notice { message } => (Level::Info, message),
             UiEvent::Disconnected { reason } => {
-                self.link = Link::Reconnecting;
+                // Every failed attempt says so again; one line is enough.
+                if core::mem::replace(&mut self.link, Link::Reconnecting) == Link::Reconnecting {
+                    return;
+                }
                 (
                     Level::Error,
                     format!("lost the server ({reason}); reconnecting…"),

@@ -220,7 +220,11 @@ impl<
     }
 
     /// Our own id, as the directory assigned it; packets are sent only once it is set.
+    /// A peer entry with this id (the directory gave it to us now) is removed.
+    /// Links keep going across a change of our id: a peer that learns our new id starts
+    /// a fresh link for it, which follows our sequence numbers from their `base`.
     pub fn set_local_id(&mut self, id: PeerId) {
+        self.remove_peer(id);
         self.local = Some(id);
     }
 
@@ -244,12 +248,16 @@ impl<
         if let Some(i) = self.find(id) {
             let isn = self.random_isn();
             let slot = &mut self.peers[i];
-            if slot.state == SlotState::Active && slot.addr != addr {
+            let moved = slot.state == SlotState::Active && slot.addr != addr;
+            if moved {
                 slot.link
                     .reset(isn, FailReason::PeerChanged, &mut self.texts, &mut self.rx);
             }
             slot.state = SlotState::Active;
             slot.addr = addr;
+            if moved {
+                self.files_peer_gone(id);
+            }
             return Ok(());
         }
         let i = self.free_slot().ok_or(PeerError::TableFull)?;

@@ -120,3 +120,14 @@ fn ipv4_mapped_source_matches_the_roster() {
     b.handle_datagram(now, mapped, &packets[0].1);
     assert_eq!(events(&mut b), [Ev::Msg(A, "mapped".into(), false)]);
 }
+
+#[test]
+fn taking_a_peers_id_as_our_own_removes_that_peer() {
+    let mut a = endpoint(A, &[B, C], 1);
+    let id = a.send(Instant::ZERO, C, "to the old C", false).unwrap();
+    a.set_local_id(C);
+    assert_eq!(events(&mut a), [Ev::Failed(C, id, FailReason::PeerRemoved)]);
+    assert_eq!(a.peer_addr(C), None);
+    assert_eq!(a.local_id(), Some(C));
+    assert_eq!(a.add_peer(C, addr(C)), Err(PeerError::InvalidId));
+}
