@@ -123,7 +123,7 @@ impl<const Q: usize> Link<Q> {
     }
 
     /// Moves `next` past every complete message that starts at it.
-    fn advance<const B: usize>(&mut self, slots: &[Reassembly<B>]) {
+    fn advance<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) {
         while let Some(h) = self.rx.held.iter_mut().flatten().find(|h| {
             !h.ready && h.start == self.rx.next && slots[usize::from(h.slot)].is_complete()
         }) {
@@ -132,6 +132,15 @@ impl<const Q: usize> Link<Q> {
             self.rx.order = self.rx.order.wrapping_add(1);
             let count = slots[usize::from(h.slot)].count();
             self.rx.next = self.rx.next.wrapping_add(u32::from(count));
+        }
+        // A held message that now starts behind `next` overlapped another: only a broken
+        // or hostile sender does that. Free its buffer.
+        let next = self.rx.next;
+        for entry in self.rx.held.iter_mut() {
+            if let Some(h) = entry.filter(|h| !h.ready && ahead(next, h.start) >= HALF) {
+                slots[usize::from(h.slot)].release();
+                *entry = None;
+            }
         }
         self.update_reassembly_timer();
     }

@@ -3,6 +3,7 @@
 use std::vec::Vec;
 
 use super::*;
+use crate::wire::{encode_packet, Chat, Frag, MAX_DATAGRAM};
 
 #[test]
 fn silent_peer_makes_the_message_fail_within_the_bound() {
@@ -316,4 +317,25 @@ fn a_small_endpoint_fits_a_microcontroller_budget() {
     );
     // 16 KiB for the links, plus about 1 KiB for one incoming file transfer.
     assert!(core::mem::size_of::<SmallEndpoint>() < 17 * 1024);
+}
+
+#[test]
+fn overlapping_messages_from_a_broken_sender_free_their_buffers() {
+    let mut b = endpoint(B, &[A], 2);
+    let now = Instant::ZERO;
+    let mut buf = [0u8; MAX_DATAGRAM];
+    // (seq, index, count): a later message at 1..3 overlapping the first one at 0..3.
+    for (seq, index, count) in [(1, 0, 2), (0, 0, 3), (2, 1, 2), (1, 1, 3), (2, 2, 3)] {
+        let chat = Chat {
+            seq,
+            base: 0,
+            to_all: false,
+            frag: Frag { index, count },
+            text: "x",
+        };
+        let n = encode_packet(&Packet::new(A, Body::Chat(chat)), &mut buf).unwrap();
+        b.handle_datagram(now, addr(A), &buf[..n]);
+    }
+    assert_eq!(events(&mut b), [Ev::Msg(A, "xxx".into(), false)]);
+    assert!(b.rx.iter().all(|r| !r.in_use()), "no buffer stays taken");
 }
