@@ -46,6 +46,9 @@ pub struct ClientOptions {
     pub extra: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// Start the `--plain` face instead of `--json`: every line then reads as
+    /// `{"event": "not_json", "line": LINE}`.
+    pub plain: bool,
 }
 
 impl ChatClient {
@@ -61,7 +64,8 @@ impl ChatClient {
     /// Starts `peerchat --json --name NAME` with `options`.
     pub fn spawn_with(name: &str, options: &ClientOptions) -> io::Result<ChatClient> {
         let mut cmd = Command::new(peerchat_bin());
-        cmd.args(["--json", "--name", name]);
+        let face = if options.plain { "--plain" } else { "--json" };
+        cmd.args([face, "--name", name]);
         if let Some(server) = options.server {
             cmd.arg("--server").arg(server.to_string());
         }

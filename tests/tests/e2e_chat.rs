@@ -6,7 +6,7 @@ use core::net::SocketAddr;
 use std::net::UdpSocket;
 
 use peerchat_proto::wire::{encode_packet, Body, Chat, Frag, Packet, PeerId};
-use peerchat_tests::client::{ChatClient, ServerProc};
+use peerchat_tests::client::{ChatClient, ClientOptions, ServerProc};
 use serde_json::Value;
 
 /// A server and logged-in clients that all see each other.
@@ -153,4 +153,38 @@ fn garbage_and_forged_datagrams_change_nothing() {
         "a forged message was shown: {:?}",
         c[1].seen
     );
+}
+
+#[test]
+fn the_plain_face_shows_human_lines_with_control_characters_escaped() {
+    let server = ServerProc::start();
+    let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
+    alice.expect_ready();
+    let options = ClientOptions {
+        server: Some(server.addr),
+        plain: true,
+        ..ClientOptions::default()
+    };
+    let mut bob = ChatClient::spawn_with("bob", &options).unwrap();
+    let line = |text: &'static str| move |e: &Value| e["line"] == text;
+    bob.expect("login line", |e| {
+        e["line"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("* logged in as bob"))
+    });
+    alice.expect_peers(&["bob"]);
+    alice.command("/msg bob hi \u{1b}[2J there");
+    bob.expect("escaped message", line("<alice> hi \\u{1b}[2J there"));
+    bob.command("/nope");
+    bob.expect(
+        "error line",
+        line("error: unknown command /nope (try /help)"),
+    );
+    bob.command("/msg alice back");
+    alice.expect("message", message_with("back"));
+    bob.expect("delivered line", |e| {
+        e["line"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("* delivered to alice"))
+    });
 }

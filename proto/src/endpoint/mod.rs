@@ -25,14 +25,16 @@
 //! served round-robin), and only then file-transfer packets (see `poll_file_transmit`):
 //! chat never waits behind file chunks.
 //!
-//! **File transfers (hook).** `Body::File*` packets from a known peer at its known
-//! address are passed to `route_file_packet`; until a transfer manager is attached there
-//! they are counted as `dropped_unhandled`. Attaching one means: a field on
-//! [`Endpoint`]; `route_file_packet` hands it the packet and the peer's id;
-//! `poll_file_transmit` (in `transmit.rs`) asks it for a packet and addresses it from the
-//! peer table; `poll_timeout`/`handle_timeout`/`poll_event` include it; and
-//! `remove_peer` / an address change in `add_peer` end that peer's transfers.
+//! **File transfers.** The endpoint owns a [`crate::transfer::Transfers`] table of `FS`
+//! sends and `FR` receives with `FW`-chunk windows (see `files.rs`, owned by the transfer
+//! module's maintainers): `Body::File*` packets from a known peer at its known address
+//! go to it, `handle_datagram` returns the [`crate::transfer::Write`] a chunk carried,
+//! its packets go out after acks and chat, a chunk [`Transmit`] carries a
+//! [`crate::transfer::Fill`] the host completes from the file, and [`Endpoint::files`]
+//! gives the host the table (send, accept, events, hash verdicts). Removing a peer
+//! cancels its transfers.
 
+mod files;
 mod pool;
 mod send;
 mod transmit;
@@ -53,13 +55,14 @@ use pool::TextPool;
 pub use send::SendError;
 
 /// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
-/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB (about 400 KB:
-/// keep it in a `Box`).
-pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }>;
+/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB, 4 outgoing and 8
+/// incoming files with 2048-chunk windows (about 750 KB: keep it in a `Box`).
+pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, 4, 8, 2048>;
 
 /// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
 /// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and
-/// fail at their sender).
+/// fail at their sender); one incoming file at a time, no outgoing ones (the default
+/// file-table sizes).
 pub type SmallEndpoint = Endpoint<16, 4, 16, 4096, 2, 2048>;
 
 /// Where to send a datagram that `poll_transmit` wrote into the caller's buffer.
@@ -70,6 +73,8 @@ pub struct Transmit {
     pub dst: SocketAddr,
     /// Bytes written at the start of the buffer.
     pub len: usize,
+    /// For a file chunk: the file bytes the host must place in the buffer first.
+    pub fill: Option<crate::transfer::Fill>,
 }
 
 /// What the application must learn.
@@ -133,6 +138,8 @@ pub struct EndpointConfig {
     pub link: LinkConfig,
     /// Seed for the links' random initial sequence numbers (from the host's randomness).
     pub seed: u64,
+    /// File-transfer settings (size limit, accept policy, timeouts).
+    pub files: crate::transfer::Config,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +166,9 @@ pub struct Endpoint<
     const T: usize,
     const R: usize,
     const B: usize,
+    const FS: usize = 0,
+    const FR: usize = 1,
+    const FW: usize = 32,
 > {
     config: LinkConfig,
     local: Option<PeerId>,
@@ -171,6 +181,7 @@ pub struct Endpoint<
     lent: Option<(usize, u8)>,
     cursor: usize,
     counters: Counters,
+    files: crate::transfer::Transfers<FS, FR, FW>,
 }
 
 impl<
@@ -180,7 +191,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// An endpoint with no peers and no local id yet.
     pub fn new(config: EndpointConfig) -> Self {
@@ -201,6 +215,7 @@ impl<
             lent: None,
             cursor: 0,
             counters: Counters::default(),
+            files: crate::transfer::Transfers::new(config.files, (config.seed >> 32) as u32),
         }
     }
 
@@ -233,12 +248,16 @@ impl<
         if let Some(i) = self.find(id) {
             let isn = self.random_isn();
             let slot = &mut self.peers[i];
-            if slot.state == SlotState::Active && slot.addr != addr {
+            let moved = slot.state == SlotState::Active && slot.addr != addr;
+            if moved {
                 slot.link
                     .reset(isn, FailReason::PeerChanged, &mut self.texts, &mut self.rx);
             }
             slot.state = SlotState::Active;
             slot.addr = addr;
+            if moved {
+                self.files_peer_gone(id);
+            }
             return Ok(());
         }
         let i = self.free_slot().ok_or(PeerError::TableFull)?;
@@ -255,6 +274,7 @@ impl<
     /// Removes `id` (it left the roster): its unacknowledged messages fail with
     /// [`FailReason::PeerRemoved`]. Returns whether it was there.
     pub fn remove_peer(&mut self, id: PeerId) -> bool {
+        self.files_peer_gone(id);
         let Some(i) = self
             .find(id)
             .filter(|&i| self.peers[i].state == SlotState::Active)
@@ -279,34 +299,34 @@ impl<
         self.active(id).and_then(|i| self.peers[i].link.srtt())
     }
 
-    /// Takes in one datagram read from the socket.
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+    /// Takes in one datagram read from the socket. Returns the file bytes to store when
+    /// it was a file chunk with new data (borrowed from `bytes`).
+    pub fn handle_datagram<'a>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &'a [u8],
+    ) -> Option<crate::transfer::Write<'a>> {
         let Ok(packet) = decode_packet(bytes) else {
             self.counters.dropped_undecodable += 1;
-            return;
+            return None;
         };
         let Some(i) = self.active(packet.header.sender) else {
             self.counters.dropped_unknown_peer += 1;
-            return;
+            return None;
         };
         if self.peers[i].addr != canonical(from) {
             self.counters.dropped_bad_source += 1;
-            return;
+            return None;
         }
         let link = &mut self.peers[i].link;
         match &packet.body {
             Body::Chat(chat) => link.on_chat(now, chat, &mut self.rx, &mut self.counters),
             Body::Ack(ack) => link.on_ack(now, *ack, &mut self.texts, &mut self.counters),
             Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
-            _ => self.route_file_packet(now, i, &packet),
+            _ => return self.route_file_packet(now, i, &packet),
         }
-    }
-
-    /// **Hook for file transfers.** Every `Body::File*` packet from a known peer at its
-    /// known address arrives here with the index of the peer's slot. The transfer manager
-    /// is to be attached here; until then the packet is counted and dropped.
-    fn route_file_packet(&mut self, _now: Instant, _peer: usize, _packet: &Packet<'_>) {
-        self.counters.dropped_unhandled += 1;
+        None
     }
 
     /// The next event, if any. A [`Event::Message`] borrows its text until the next call.
@@ -351,6 +371,7 @@ impl<
             .iter()
             .filter(|p| p.state != SlotState::Free)
             .filter_map(|p| p.link.poll_timeout())
+            .chain(self.files.poll_timeout())
             .min()
     }
 
@@ -360,6 +381,7 @@ impl<
             slot.link
                 .handle_timeout(now, &mut self.texts, &mut self.rx, &mut self.counters);
         }
+        self.files.handle_timeout(now);
     }
 
     fn find(&self, id: PeerId) -> Option<usize> {
@@ -394,7 +416,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let peers = self

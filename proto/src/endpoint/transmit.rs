@@ -14,7 +14,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// Writes the next datagram to send into `buf` (at least
     /// [`MAX_DATAGRAM`] bytes). Acks first, then chat, then file packets.
@@ -27,17 +30,6 @@ impl<
         self.poll_ack(local, buf)
             .or_else(|| self.poll_chat(now, local, buf))
             .or_else(|| self.poll_file_transmit(now, local, buf))
-    }
-
-    /// **Hook for file transfers**: the lowest transmit priority, asked only when no ack
-    /// or chat packet is waiting.
-    fn poll_file_transmit(
-        &mut self,
-        _now: Instant,
-        _local: PeerId,
-        _buf: &mut [u8],
-    ) -> Option<Transmit> {
-        None
     }
 
     fn poll_ack(&mut self, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
@@ -85,5 +77,9 @@ impl<
 fn encode(packet: &Packet<'_>, dst: SocketAddr, buf: &mut [u8]) -> Option<Transmit> {
     crate::wire::encode_packet(packet, buf)
         .ok()
-        .map(|len| Transmit { dst, len })
+        .map(|len| Transmit {
+            dst,
+            len,
+            fill: None,
+        })
 }

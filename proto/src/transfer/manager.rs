@@ -5,8 +5,8 @@ use heapless::Deque;
 use super::receiver::Receiver;
 use super::sender::{Ready, SendState, Sender};
 use super::types::{
-    AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Progress, Role, SendError,
-    SendStats, TransferKey, Transmit, Write,
+    AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Fill, Progress, Role,
+    SendError, SendStats, TransferKey, Transmit, Write,
 };
 use crate::names::file;
 use crate::time::Instant;
@@ -16,7 +16,7 @@ use crate::wire::{
 };
 
 /// Refusals sent without a table entry, and events about them, kept until polled.
-const STRAYS: usize = 8;
+const STRAYS: usize = 4;
 
 /// Every transfer of this node: up to `SEND` outgoing and `RECV` incoming at once, each
 /// with a window of `W` chunks. See the [module documentation](super).
@@ -26,7 +26,7 @@ pub struct Transfers<const SEND: usize, const RECV: usize, const W: usize> {
     senders: [Option<Sender<W>>; SEND],
     receivers: [Option<Receiver<W>>; RECV],
     strays: Deque<(PeerId, TransferId, FileRejectReason), STRAYS>,
-    stray_events: Deque<Event, STRAYS>,
+    stray_events: Deque<Event<'static>, STRAYS>,
     next_sender: usize,
 }
 
@@ -321,6 +321,29 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
         buf: &mut [u8],
         source: &mut S,
     ) -> Option<Transmit> {
+        loop {
+            let (transmit, fill) = self.poll_chunk_fill(now, local, buf)?;
+            let data = &mut buf[fill.at..fill.at + fill.len];
+            if source.read(fill.key, fill.offset, data).is_ok() {
+                return Some(transmit);
+            }
+            self.cancel(now, fill.key, CancelReason::ReadFailed);
+        }
+    }
+
+    /// Like [`Self::poll_chunk`], but leaves the file bytes to the host: the datagram in
+    /// `buf` is complete except for `fill.len` bytes at `fill.at`, which must become the
+    /// file's bytes at `fill.offset` before it is sent (the host reads them straight into
+    /// the datagram: no copy). A host that cannot read them calls
+    /// [`Self::cancel`] with [`CancelReason::ReadFailed`] and drops the datagram.
+    #[must_use]
+    pub fn poll_chunk_fill(
+        &mut self,
+        now: Instant,
+        local: PeerId,
+        buf: &mut [u8],
+    ) -> Option<(Transmit, Fill)> {
+        static ZEROS: [u8; MAX_CHUNK] = [0; MAX_CHUNK];
         for step in 0..SEND {
             let i = (self.next_sender + step) % SEND;
             let Some(s) = self.senders[i].as_mut() else {
@@ -329,27 +352,32 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
             let Ready::Chunk(idx, len) = s.ready(now) else {
                 continue;
             };
-            let mut data = [0u8; MAX_CHUNK];
-            let offset = u64::from(idx) * u64::from(s.chunk_size());
-            if source.read(s.key, offset, &mut data[..len]).is_err() {
-                s.cancel(CancelReason::ReadFailed);
-                continue;
-            }
             let chunk = FileChunk {
                 transfer: s.key.id,
                 index: idx,
-                data: &data[..len],
+                data: &ZEROS[..len],
             };
+            let key = s.key;
+            let offset = u64::from(idx) * u64::from(s.chunk_size());
             s.on_sent(now, idx);
             self.next_sender = i + 1;
-            return emit(local, s.key.peer, Body::FileChunk(chunk), buf);
+            // A chunk's data is the last field of the last field of the packet: postcard
+            // writes it raw at the end of the encoding.
+            let transmit = emit(local, key.peer, Body::FileChunk(chunk), buf)?;
+            let fill = Fill {
+                key,
+                offset,
+                at: transmit.len - len,
+                len,
+            };
+            return Some((transmit, fill));
         }
         None
     }
 
     /// The next thing the host must learn.
     #[must_use]
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
         if let Some(e) = self.stray_events.pop_front() {
             return Some(e);
         }
@@ -364,16 +392,30 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
             }
         }
         for slot in self.receivers.iter_mut() {
-            if let Some(r) = slot {
-                if let Some(e) = r.events.pop_front() {
-                    return Some(e);
-                }
-                if r.removable() {
-                    *slot = None;
-                }
+            if slot.as_ref().is_some_and(Receiver::removable) {
+                *slot = None;
             }
         }
-        None
+        let r = self
+            .receivers
+            .iter_mut()
+            .flatten()
+            .find(|r| !r.events.is_empty())?;
+        let event = r.events.pop_front()?;
+        Some(match event {
+            Event::Offered {
+                key,
+                size,
+                needs_decision,
+                ..
+            } => Event::Offered {
+                key,
+                name: r.name.as_str(),
+                size,
+                needs_decision,
+            },
+            other => other,
+        })
     }
 
     /// When [`Self::handle_timeout`] must next be called (also when a paced chunk may go).

@@ -46,6 +46,7 @@ const RECENT: usize = 8;
 
 pub(super) struct Receiver<const W: usize> {
     pub(super) key: TransferKey,
+    pub(super) name: FileName,
     size: u64,
     chunk: u16,
     hash: [u8; 32],
@@ -64,7 +65,7 @@ pub(super) struct Receiver<const W: usize> {
     need_answer: bool,
     pub(super) expired: bool,
     timers: [Option<Instant>; TIMERS],
-    pub(super) events: Deque<Event, 4>,
+    pub(super) events: Deque<Event<'static>, 3>,
 }
 
 impl<const W: usize> Receiver<W> {
@@ -85,6 +86,7 @@ impl<const W: usize> Receiver<W> {
         let ask = cfg.accept == super::AcceptPolicy::Ask;
         let mut r = Receiver {
             key,
+            name,
             size: offer.size,
             chunk: offer.chunk_size,
             hash: offer.hash,
@@ -106,9 +108,10 @@ impl<const W: usize> Receiver<W> {
             events: Deque::new(),
         };
         r.heard(now);
+        // The name is filled in from the entry when the event is polled.
         r.event(Event::Offered {
             key,
-            name,
+            name: "",
             size: offer.size,
             needs_decision: ask,
         });
@@ -118,7 +121,7 @@ impl<const W: usize> Receiver<W> {
         r
     }
 
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Event<'static>) {
         // Cannot overflow: a receiver emits at most three events (offered, complete,
         // an outcome).
         let _ = self.events.push_back(event);

@@ -96,7 +96,7 @@ pub(super) struct Sender<const W: usize> {
     transmissions: u64,
     retransmissions: u64,
     timers: [Option<Instant>; TIMERS],
-    pub(super) events: Deque<Event, 4>,
+    pub(super) events: Deque<Event<'static>, 4>,
 }
 
 impl<const W: usize> Sender<W> {
@@ -155,7 +155,7 @@ impl<const W: usize> Sender<W> {
         }
     }
 
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Event<'static>) {
         // Cannot overflow: a sender emits at most two events (accepted, then an outcome).
         let _ = self.events.push_back(event);
     }

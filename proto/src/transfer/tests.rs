@@ -39,8 +39,8 @@ struct Pair<'f> {
     file: &'f [u8],
     stored: Vec<u8>,
     now: Instant,
-    a_events: Vec<Event>,
-    b_events: Vec<Event>,
+    a_events: Vec<Event<'static>>,
+    b_events: Vec<Event<'static>>,
     /// Datagrams from `a` to `b` (index of transmission) that are dropped.
     drop_a: fn(usize, &Body<'_>) -> bool,
     sent_a: usize,
@@ -117,13 +117,13 @@ impl<'f> Pair<'f> {
     }
 
     fn drain_events(&mut self) {
-        while let Some(e) = self.a.poll_event() {
+        while let Some(e) = self.a.poll_event().map(keep) {
             if matches!(e, Event::Sent { .. } | Event::Failed { .. }) {
                 self.a_done_at.get_or_insert(self.now);
             }
             self.a_events.push(e);
         }
-        while let Some(e) = self.b.poll_event() {
+        while let Some(e) = self.b.poll_event().map(keep) {
             if let Event::Complete { key } = e {
                 let h = hash(&self.stored);
                 self.b.handle_hash(self.now, key, &h);
@@ -157,7 +157,29 @@ fn file(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-fn outcome(events: &[Event]) -> Option<&Event> {
+/// The event with its name leaked, so tests can keep it.
+fn keep(e: Event<'_>) -> Event<'static> {
+    match e {
+        Event::Offered {
+            key,
+            name,
+            size,
+            needs_decision,
+        } => Event::Offered {
+            key,
+            name: std::string::String::from(name).leak(),
+            size,
+            needs_decision,
+        },
+        Event::Accepted { key } => Event::Accepted { key },
+        Event::Complete { key } => Event::Complete { key },
+        Event::Received { key, size } => Event::Received { key, size },
+        Event::Sent { key, size } => Event::Sent { key, size },
+        Event::Failed { key, reason } => Event::Failed { key, reason },
+    }
+}
+
+fn outcome<'e>(events: &'e [Event<'static>]) -> Option<&'e Event<'static>> {
     events.iter().find(|e| {
         matches!(
             e,
@@ -173,9 +195,15 @@ fn a_file_arrives_and_both_sides_agree() {
     let key = p.send("notes.txt");
     p.run(Duration::from_secs(1));
     assert_eq!(p.stored, data);
-    assert!(
-        matches!(p.b_events[0], Event::Offered { ref name, size: 10_000, needs_decision: false, .. } if name == "notes.txt")
-    );
+    assert!(matches!(
+        p.b_events[0],
+        Event::Offered {
+            name: "notes.txt",
+            size: 10_000,
+            needs_decision: false,
+            ..
+        }
+    ));
     assert!(p
         .b_events
         .iter()
@@ -628,4 +656,33 @@ fn encoded_chunks_fit_a_datagram() {
     let mut buf = [0u8; 2048];
     let n = encode_packet(&Packet::new(PeerId(u32::MAX), body), &mut buf).unwrap();
     assert!(n <= MAX_DATAGRAM);
+}
+
+#[test]
+fn a_fill_lands_exactly_where_the_chunk_data_is_encoded() {
+    let data = file(3 * 1136 + 100);
+    let mut a = T::new(Config::default(), 77);
+    let key = a
+        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
+        .unwrap();
+    let mut buf = [0u8; MAX_DATAGRAM];
+    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
+    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
+    let mut seen = 0;
+    while let Some((t, fill)) = a.poll_chunk_fill(Instant::ZERO, A, &mut buf) {
+        let off = fill.offset as usize;
+        buf[fill.at..fill.at + fill.len].copy_from_slice(&data[off..off + fill.len]);
+        let Body::FileChunk(c) = decode_packet(&buf[..t.len]).unwrap().body else {
+            panic!("not a chunk");
+        };
+        assert_eq!(c.data, &data[off..off + fill.len]);
+        assert_eq!(u64::from(c.index) * 1136, fill.offset);
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+}
+
+#[test]
+fn a_one_receive_table_is_small() {
+    assert!(core::mem::size_of::<Transfers<0, 1, 32>>() < 1200);
 }

@@ -114,19 +114,18 @@ impl fmt::Display for FailReason {
 impl core::error::Error for FailReason {}
 
 /// What the host must learn.
-// No allocation in the core: the offered name travels inline (255 bytes).
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Event {
+pub enum Event<'a> {
     /// A peer offers a file (receive side). With `needs_decision` the host must answer
     /// with `accept` or `reject`; otherwise it was accepted and data will follow: the
     /// host prepares storage (or cancels with [`CancelReason::WriteFailed`]).
     Offered {
         /// The transfer.
         key: TransferKey,
-        /// The offered name, already checked safe.
-        name: FileName,
+        /// The offered name, already checked safe (borrowed from the table until the
+        /// next call that changes it).
+        name: &'a str,
         /// Size in bytes.
         size: u64,
         /// The policy is [`AcceptPolicy::Ask`].
@@ -179,6 +178,21 @@ pub struct Write<'a> {
     /// Bytes `0..contiguous` have all been handed out (this write included): a host
     /// may hash that prefix.
     pub contiguous: u64,
+}
+
+/// File bytes the host must place into a chunk datagram before sending it
+/// (see `Transfers::poll_chunk_fill`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Fill {
+    /// The transfer whose file is read.
+    pub key: TransferKey,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// Where the bytes go in the datagram buffer.
+    pub at: usize,
+    /// How many bytes.
+    pub len: usize,
 }
 
 /// One datagram written into the caller's buffer.

@@ -31,6 +31,7 @@ pub(super) fn endpoint(me: PeerId, peers: &[PeerId], seed: u64) -> Ep {
     let mut ep = Ep::new(EndpointConfig {
         link: LinkConfig::default(),
         seed,
+        ..EndpointConfig::default()
     });
     ep.set_local_id(me);
     for &p in peers {

@@ -315,7 +315,8 @@ fn a_small_endpoint_fits_a_microcontroller_budget() {
         core::mem::size_of::<HostEndpoint>(),
         core::mem::size_of::<SmallEndpoint>()
     );
-    assert!(core::mem::size_of::<SmallEndpoint>() < 16 * 1024);
+    // 16 KiB for the links, plus about 1 KiB for one incoming file transfer.
+    assert!(core::mem::size_of::<SmallEndpoint>() < 17 * 1024);
 }
 
 #[test]
