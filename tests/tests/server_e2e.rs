@@ -1,8 +1,8 @@
 //! End to end with the real `peerchat-server` process on loopback, driven by small
 //! clients built on the proto core.
 
-use core::time::Duration;
 use core::net::SocketAddr;
+use core::time::Duration;
 
 use peerchat_proto::wire::{
     decode_packet, encode_client_frame, encode_packet, Body, ClientMsg, FrameDecoder, Packet,
@@ -65,7 +65,13 @@ async fn five_hundred_clients_converge_to_the_full_list() {
         done,
         "{short} clients do not see all {n} (fewest {fewest:?}, {unsynced} unsynced, \
          {drops} disconnects)\n{}",
-        server.log().lines().filter(|l| !l.contains(" login ")).take(20).collect::<Vec<_>>().join("\n")
+        server
+            .log()
+            .lines()
+            .filter(|l| !l.contains(" login "))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
