@@ -8,6 +8,7 @@
 //! - [`platform`]: what the device needs from the machine (clock, TCP as `embedded-io`,
 //!   UDP, wait, stop request, logs).
 //! - [`log`]: `info!`/`warn!`/`error!`/`debug!` over text or defmt.
+//! - [`device`]: the device: `proto`'s client node and the driver loop around it.
 //! - [`reply`]: the device's answers (`echo: …`, a file's length and hash) in fixed
 //!   buffers.
 //! - [`file`]: the fixed buffer one incoming `.txt` file is received into.
@@ -20,6 +21,7 @@
 #[doc(hidden)]
 pub use defmt;
 
+pub mod device;
 pub mod file;
 pub mod log;
 pub mod platform;

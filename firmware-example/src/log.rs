@@ -1,6 +1,6 @@
-//! Logging that works with and without defmt: `info!(platform, "fmt", args…)` writes a
-//! text line through [`crate::platform::Log`], or, with the `defmt` feature,
-//! a defmt frame through the platform's global logger. Format strings use only `{}`
+//! Logging that works with and without defmt: `info!(sink, "fmt", args…)`, where
+//! `sink` is a `&mut` to any [`crate::platform::Log`], writes a text line through it,
+//! or, with the `defmt` feature, a defmt frame through the platform's global logger. Format strings use only `{}`
 //! and `{:?}`, which both formatters understand.
 
 /// Logs at `Level::Info`.
@@ -31,10 +31,13 @@ macro_rules! debug {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __log {
-    ($p:expr, $level:ident, $defmt:ident, $($arg:tt)+) => {{
-        use $crate::platform::Log as _;
-        $p.log($crate::platform::Level::$level, format_args!($($arg)+))
-    }};
+    ($p:expr, $level:ident, $defmt:ident, $($arg:tt)+) => {
+        $crate::platform::Log::log(
+            $p,
+            $crate::platform::Level::$level,
+            format_args!($($arg)+),
+        )
+    };
 }
 
 #[cfg(feature = "defmt")]

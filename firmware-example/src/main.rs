@@ -12,10 +12,12 @@ mod linux;
 
 use core::net::SocketAddr;
 
+use firmware_example::device::{Device, Exit};
 use firmware_example::platform::Platform as _;
 use firmware_example::{error, info};
 use linux::args::Args;
 use linux::{Console, Linux};
+use static_cell::StaticCell;
 
 /// Runs the program; the return value is the exit code.
 fn main(args: Args) -> i32 {
@@ -23,7 +25,7 @@ fn main(args: Args) -> i32 {
         (0, _, _) => selftest(),
         (2, Some(server), Some(name)) => device(server, name),
         _ => {
-            error!(Console, "usage: firmware-example [SERVER_ADDR NAME]");
+            error!(&mut Console, "usage: firmware-example [SERVER_ADDR NAME]");
             2
         }
     }
@@ -31,47 +33,54 @@ fn main(args: Args) -> i32 {
 
 fn selftest() -> i32 {
     if let Err(failure) = firmware_example::selftest::run() {
-        error!(Console, "self-test failed: {}", failure);
+        error!(&mut Console, "self-test failed: {}", failure);
         return 1;
     }
-    info!(Console, "self-test: wire round trips passed");
+    info!(&mut Console, "self-test: wire round trips passed");
     if let Err(failure) = linux::loopback::run() {
-        error!(Console, "self-test failed: UDP loopback: {}", failure);
+        error!(&mut Console, "self-test failed: UDP loopback: {}", failure);
         return 1;
     }
-    info!(Console, "self-test: UDP and TCP loopback passed");
+    info!(&mut Console, "self-test: UDP and TCP loopback passed");
     0
 }
 
-/// Connects to the server and stays until SIGINT/SIGTERM (the protocol loop comes with
-/// `proto`'s client node).
+/// The device's memory, in `.bss`.
+static DEVICE: StaticCell<Device> = StaticCell::new();
+
+/// Runs the device until SIGINT/SIGTERM has logged it out.
 fn device(server: &str, name: &str) -> i32 {
     let Ok(addr) = server.parse::<SocketAddr>() else {
-        error!(Console, "bad SERVER_ADDR {}: expected IP:PORT", server);
+        error!(&mut Console, "bad SERVER_ADDR {}: expected IP:PORT", server);
         return 2;
     };
     let mut linux = match Linux::open(addr) {
         Ok(linux) => linux,
         Err(e) => {
-            error!(Console, "cannot set up: {}", e);
+            error!(&mut Console, "cannot set up the sockets: {}", e);
             return 1;
         }
     };
-    if let Err(e) = linux.connect() {
-        error!(Console, "cannot connect to {}: {}", server, e);
-        return 1;
-    }
+    let seed = linux.seed();
+    let Ok(device) = Device::new(name, linux.udp_port(), seed, addr) else {
+        error!(
+            &mut Console,
+            "invalid name {}: 1-32 bytes of A-Z a-z 0-9 _ . -", name
+        );
+        return 2;
+    };
+    let device = DEVICE.init(device);
     let port = linux.udp_port();
     info!(
-        Console,
-        "connected to {} as {}; UDP port {}", server, name, port
+        &mut linux,
+        "joining {} as {}; UDP port {}", server, name, port
     );
-    while !linux.stop_requested() {
-        if let Err(e) = linux.wait(None) {
-            error!(Console, "wait failed: {}", e);
-            return 1;
+    match device.run(&mut linux) {
+        Exit::Stopped => 0,
+        Exit::Rejected(_) => 1,
+        Exit::Platform(e) => {
+            error!(&mut linux, "stopped: {}", e);
+            1
         }
     }
-    info!(Console, "stopping");
-    0
 }

@@ -6,8 +6,8 @@
 //! implement it over its network stack and timer.
 
 use core::fmt::Arguments;
+use core::net::SocketAddr;
 
-use peerchat_proto::wire::WireAddr;
 use peerchat_proto::Instant;
 
 /// How important a log line is.
@@ -92,10 +92,10 @@ pub trait Platform: Log {
     fn udp_port(&self) -> u16;
 
     /// Sends one datagram from the UDP socket.
-    fn send_to(&mut self, to: WireAddr, datagram: &[u8]) -> Result<(), NetError>;
+    fn send_to(&mut self, to: SocketAddr, datagram: &[u8]) -> Result<(), NetError>;
 
     /// Receives one datagram into `buf` without waiting; `None` when none is queued.
-    fn recv_from(&mut self, buf: &mut [u8]) -> Result<Option<(usize, WireAddr)>, NetError>;
+    fn recv_from(&mut self, buf: &mut [u8]) -> Result<Option<(usize, SocketAddr)>, NetError>;
 
     /// Sleeps until a socket is readable, a stop is requested or `deadline` passes
     /// (`None`: no deadline).

@@ -17,7 +17,8 @@
 //! microseconds since an origin the host picks.
 //!
 //! **Modules.** [`wire`] is the version-1 wire format and its limits; [`time`] the clock
-//! types.
+//! types; [`link`] reliable, ordered chat with one peer; [`endpoint`] every chat link of
+//! one client over one UDP socket.
 #![no_std]
 #![forbid(unsafe_code)]
 

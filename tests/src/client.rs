@@ -5,55 +5,22 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::procs::binary;
+
 /// How long a test waits for an event it expects before failing.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The workspace's root folder.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// Path of a workspace binary, built once per test process with `cargo build`.
-pub fn built_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
-    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let release = cfg!(not(debug_assertions));
-    let path = target
-        .join(if release { "release" } else { "debug" })
-        .join(bin);
-    if !built.iter().any(|b| b == bin) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "-p", package, "--bin", bin]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build -p {package} failed");
-        built.push(bin.to_owned());
-    }
-    path
-}
-
 /// The `peerchat` binary.
 pub fn peerchat_bin() -> PathBuf {
-    built_binary("peerchat", "peerchat")
+    binary("peerchat", "peerchat")
 }
 
 /// A running `peerchat --json`.
@@ -63,7 +30,7 @@ pub struct ChatClient {
     child: Child,
     stdin: Option<ChildStdin>,
     events: Receiver<Value>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<Stderr>>,
     /// Every event read so far, in order.
     pub seen: Vec<Value>,
     /// The UDP address from its `ready` event, once seen.
@@ -79,6 +46,9 @@ pub struct ClientOptions {
     pub extra: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// Start the `--plain` face instead of `--json`: every line then reads as
+    /// `{"event": "not_json", "line": LINE}`.
+    pub plain: bool,
 }
 
 impl ChatClient {
@@ -94,7 +64,8 @@ impl ChatClient {
     /// Starts `peerchat --json --name NAME` with `options`.
     pub fn spawn_with(name: &str, options: &ClientOptions) -> io::Result<ChatClient> {
         let mut cmd = Command::new(peerchat_bin());
-        cmd.args(["--json", "--name", name]);
+        let face = if options.plain { "--plain" } else { "--json" };
+        cmd.args([face, "--name", name]);
         if let Some(server) = options.server {
             cmd.arg("--server").arg(server.to_string());
         }
@@ -205,11 +176,14 @@ impl ChatClient {
         }
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit (and for its stderr to be read to the end).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let end = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                while !self.stderr_lock().closed && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return Some(status);
             }
             if Instant::now() > end {
@@ -221,10 +195,11 @@ impl ChatClient {
 
     /// Everything the client wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.stderr_lock().text.clone()
+    }
+
+    fn stderr_lock(&self) -> std::sync::MutexGuard<'_, Stderr> {
+        self.stderr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The process id.
@@ -271,16 +246,26 @@ fn spawn_event_reader(stdout: impl Read + Send + 'static) -> Receiver<Value> {
     rx
 }
 
-fn spawn_text_reader(stderr: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
+/// A child's stderr as read so far.
+#[derive(Debug, Default)]
+struct Stderr {
+    text: String,
+    /// The pipe reached its end.
+    closed: bool,
+}
+
+fn spawn_text_reader(stderr: impl Read + Send + 'static) -> Arc<Mutex<Stderr>> {
+    let text = Arc::new(Mutex::new(Stderr::default()));
     let sink = Arc::clone(&text);
     std::thread::spawn(move || {
+        let lock = || sink.lock().unwrap_or_else(|e| e.into_inner());
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-            sink.push_str(&line);
-            sink.push('\n');
+            let mut sink = lock();
+            sink.text.push_str(&line);
+            sink.text.push('\n');
         }
+        lock().closed = true;
     });
     text
 }
@@ -301,14 +286,25 @@ pub fn free_port() -> u16 {
 pub struct ServerProc {
     /// Where it listens.
     pub addr: SocketAddr,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl ServerProc {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> ServerProc {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with more arguments (e.g. `--max-clients 1`).
+    pub fn start_with(args: &[&str]) -> ServerProc {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let mut server = ServerProc { addr, child: None };
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        let mut server = ServerProc {
+            addr,
+            args,
+            child: None,
+        };
         server.restart();
         server
     }
@@ -324,8 +320,9 @@ impl ServerProc {
     /// Starts the server again on the same address.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new(built_binary("peerchat-server", "peerchat-server"))
+        let child = Command::new(binary("peerchat-server", "peerchat-server"))
             .args(["--listen", &self.addr.to_string()])
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -267,3 +267,24 @@ mod tests {
         assert_eq!(percentile(&mut samples, 100.0), Duration::from_micros(3));
     }
 }
+
+#[cfg(test)]
+mod figures {
+    use super::*;
+
+    /// `cargo test --release -p peerchat-tests --lib figures -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn print_chat_round_trips() {
+        let show = |size: usize, name: &str, mut s: Vec<Duration>| {
+            let p50 = percentile(&mut s, 50.0);
+            let p99 = percentile(&mut s, 99.0);
+            println!("{size} B {name}: p50 {p50:?} p99 {p99:?} n {}", s.len());
+        };
+        for size in [64, 1000] {
+            show(size, "raw", raw_udp_rtt(size, 2000));
+            show(size, "core", core_chat_rtt(size, 2000));
+            show(size, "process", process_chat_rtt(size, 500));
+        }
+    }
+}

@@ -35,9 +35,11 @@ struct Sim {
     world: World<ChatNode>,
     sent: Vec<Sent>,
     rng: SimRng,
+    /// Logs of nodes that restarted, per node index (earlier incarnations first).
+    retired: Vec<Vec<Record>>,
 }
 
-/// Delivered and failed records in the whole world.
+/// Delivered and failed records in the whole world (current incarnations).
 fn outcomes(world: &World<ChatNode>) -> usize {
     (0..world.len())
         .flat_map(|i| &world.node(i).log)
@@ -91,6 +93,7 @@ impl Sim {
             world,
             sent: Vec::new(),
             rng: SimRng::new(seed),
+            retired: vec![Vec::new(); nodes],
         }
     }
 
@@ -166,12 +169,14 @@ impl Sim {
         assert!(done, "not every message settled by {limit:?}");
     }
 
+    /// Everything node `i` reported, over all its incarnations.
+    fn log(&self, i: usize) -> impl Iterator<Item = &Record> {
+        self.retired[i].iter().chain(&self.world.node(i).log)
+    }
+
     fn outcome(&self, sent: &Sent, to: usize) -> &Record {
         let matching: Vec<_> = self
-            .world
-            .node(sent.from)
-            .log
-            .iter()
+            .log(sent.from)
             .filter(|r| match r {
                 Record::Delivered { to: t, id, .. } | Record::Failed { to: t, id, .. } => {
                     *id == sent.id && index_of(*t) == to
@@ -194,10 +199,7 @@ impl Sim {
                     .filter(|m| m.from == s && m.targets.contains(&r))
                     .collect();
                 let received: Vec<(&str, bool)> = self
-                    .world
-                    .node(r)
-                    .log
-                    .iter()
+                    .log(r)
                     .filter_map(|rec| match rec {
                         Record::Received {
                             from, text, to_all, ..
@@ -223,6 +225,9 @@ impl Sim {
                     next += pos + 1;
                 }
                 for rest in &sent[next..] {
+                    if !matches!(self.outcome(rest, r), Record::Failed { .. }) {
+                        self.dump_pair(s, r);
+                    }
                     assert!(
                         matches!(self.outcome(rest, r), Record::Failed { .. }),
                         "a delivered message from {s} to {r} never arrived"
@@ -232,9 +237,35 @@ impl Sim {
         }
     }
 
+    /// Prints what `s` sent to `r` and what `r` got from `s` (for a failing seed).
+    fn dump_pair(&self, s: usize, r: usize) {
+        for m in self
+            .sent
+            .iter()
+            .filter(|m| m.from == s && m.targets.contains(&r))
+        {
+            eprintln!(
+                "sent {:?} at {:?}, {} bytes: {:?}",
+                m.id,
+                m.at,
+                m.text.len(),
+                self.outcome(m, r)
+            );
+        }
+        for rec in self.log(r) {
+            if let Record::Received { from, text, at, .. } = rec {
+                if index_of(*from) == s {
+                    eprintln!("received at {at:?}, {} bytes", text.len());
+                }
+            }
+        }
+        eprintln!("sender: {:?}", self.world.node(s).ep.counters());
+        eprintln!("receiver: {:?}", self.world.node(r).ep.counters());
+    }
+
     fn failures(&self) -> Vec<(usize, &Record)> {
         (0..self.world.len())
-            .flat_map(|i| self.world.node(i).log.iter().map(move |r| (i, r)))
+            .flat_map(|i| self.log(i).map(move |r| (i, r)))
             .filter(|(_, r)| matches!(r, Record::Failed { .. }))
             .collect()
     }
@@ -392,6 +423,83 @@ fn forged_and_garbage_datagrams_change_nothing() {
             );
         }
     });
+}
+
+#[test]
+fn a_peer_restarting_from_a_new_address_gets_a_fresh_link() {
+    run_seeds("restart", 30, |seed| {
+        let mut sim = Sim::new(seed, 4, NetConfig::hostile());
+        let r = 3;
+        let restart_at = Instant::from_millis(1500);
+        let update_at = restart_at + Duration::from_millis(50);
+        let plans = sim.plan(Instant::ZERO, Duration::from_secs(3), 6);
+        // The old incarnation of `r` only listens (its own sends would die with it).
+        let plans: Vec<_> = plans
+            .into_iter()
+            .filter(|p| p.from != r || p.at > update_at)
+            .collect();
+        let (before, rest): (Vec<_>, Vec<_>) = plans.into_iter().partition(|p| p.at < restart_at);
+        let (mid, after): (Vec<_>, Vec<_>) = rest.into_iter().partition(|p| p.at < update_at);
+        sim.execute(before);
+        sim.world.run_until(restart_at, |_| false);
+        let new_addr = SocketAddr::from(([10, 0, 0, 99], 5001));
+        let peers: Vec<_> = (0..4).map(|i| (id_of(i), addr(i))).collect();
+        let fresh = ChatNode::new(id_of(r), seed ^ 0xfeed, &peers);
+        let old = sim.world.replace(r, new_addr, fresh);
+        sim.retired[r] = old.log;
+        sim.execute(mid);
+        sim.world.run_until(update_at, |_| false);
+        for i in (0..4).filter(|&i| i != r) {
+            sim.world
+                .node_mut(i)
+                .ep
+                .add_peer(id_of(r), new_addr)
+                .unwrap();
+        }
+        sim.execute(after);
+        sim.settle(sim.world.now() + Duration::from_secs(60));
+        sim.check_exactly_once_in_order();
+        for (node, rec) in sim.failures() {
+            let Record::Failed { to, id, reason, .. } = rec else {
+                unreachable!()
+            };
+            assert_eq!(
+                (index_of(*to), *reason),
+                (r, FailReason::PeerChanged),
+                "{rec:?}"
+            );
+            let sent = sim
+                .sent
+                .iter()
+                .find(|s| s.from == node && s.id == *id)
+                .unwrap();
+            assert!(
+                sent.at < update_at,
+                "only messages sent before the update fail"
+            );
+        }
+    });
+}
+
+/// Eight peers sending at once to each other: more senders than reassembly buffers.
+#[test]
+fn a_crowd_shares_the_reassembly_buffers() {
+    let mut busy = 0;
+    run_seeds("crowd", 30, |seed| {
+        let mut sim = Sim::new(seed, 8, NetConfig::hostile());
+        let plans = sim.plan(Instant::ZERO, Duration::from_millis(20), 3);
+        sim.execute(plans);
+        sim.settle(Instant::from_millis(120_000));
+        assert!(sim.failures().is_empty(), "{:?}", sim.failures());
+        sim.check_exactly_once_in_order();
+        busy += (0..8)
+            .map(|i| sim.world.node(i).ep.counters().dropped_busy)
+            .sum::<u64>();
+    });
+    assert!(
+        busy > 0 || std::env::var("SIM_SEED").is_ok(),
+        "the scenario must make peers wait for a buffer"
+    );
 }
 
 #[test]

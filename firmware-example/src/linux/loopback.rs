@@ -7,8 +7,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 
 use peerchat_proto::wire::{
     decode_packet, encode_packet, write_client_frame, write_server_frame, Body, Chat, ClientMsg,
-    Frag, FrameReader, Packet, PeerId, ServerMsg, WireAddr, MAX_CLIENT_FRAME, MAX_DATAGRAM,
-    MAX_SERVER_FRAME,
+    Frag, FrameReader, Packet, PeerId, ServerMsg, MAX_CLIENT_FRAME, MAX_DATAGRAM, MAX_SERVER_FRAME,
 };
 use peerchat_proto::Duration;
 
@@ -56,7 +55,7 @@ pub(crate) fn run() -> Result<(), LoopbackError> {
 fn udp() -> Result<(), LoopbackError> {
     let localhost = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
     let mut udp = UdpSocket::bind_any(localhost).map_err(|_| LoopbackError::Bind)?;
-    let me = WireAddr::V4([127, 0, 0, 1], udp.port());
+    let me = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), udp.port());
     let packet = Packet::new(
         PeerId(1),
         Body::Chat(Chat {
@@ -89,8 +88,7 @@ fn udp() -> Result<(), LoopbackError> {
 fn tcp() -> Result<(), LoopbackError> {
     let localhost = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
     let (mut client, mut server) =
-        TcpStream::accept_one(localhost, |at| TcpStream::connect(at.into()))
-            .map_err(|_| LoopbackError::Connect)?;
+        TcpStream::accept_one(localhost, TcpStream::connect).map_err(|_| LoopbackError::Connect)?;
     let mut scratch = [0u8; MAX_CLIENT_FRAME];
     let hello = ClientMsg::Hello {
         name: "device-1",

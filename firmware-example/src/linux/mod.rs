@@ -18,7 +18,6 @@ use core::fmt::{Arguments, Write as _};
 use core::net::SocketAddr;
 
 use firmware_example::platform::{Level, Log, NetError, Platform, Wake};
-use peerchat_proto::wire::WireAddr;
 use peerchat_proto::Instant;
 
 use net::{TcpStream, UdpSocket};
@@ -78,11 +77,11 @@ impl Platform for Linux {
         self.udp.port()
     }
 
-    fn send_to(&mut self, to: WireAddr, datagram: &[u8]) -> Result<(), NetError> {
+    fn send_to(&mut self, to: SocketAddr, datagram: &[u8]) -> Result<(), NetError> {
         self.udp.send_to(to, datagram)
     }
 
-    fn recv_from(&mut self, buf: &mut [u8]) -> Result<Option<(usize, WireAddr)>, NetError> {
+    fn recv_from(&mut self, buf: &mut [u8]) -> Result<Option<(usize, SocketAddr)>, NetError> {
         self.udp.recv_from(buf)
     }
 

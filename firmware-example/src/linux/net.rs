@@ -4,7 +4,6 @@
 use core::net::{IpAddr, SocketAddr};
 
 use firmware_example::platform::NetError;
-use peerchat_proto::wire::WireAddr;
 
 use super::sys::{self, c, errno, RawAddr};
 
@@ -29,22 +28,23 @@ pub(crate) fn raw_addr(addr: SocketAddr) -> RawAddr {
 }
 
 /// Decodes a `sockaddr_in`/`sockaddr_in6`; `None` for other families.
-pub(crate) fn wire_addr(raw: &RawAddr) -> Option<WireAddr> {
+pub(crate) fn socket_addr(raw: &RawAddr) -> Option<SocketAddr> {
     let family = u16::from_ne_bytes([raw.bytes[0], raw.bytes[1]]);
     let port = u16::from_be_bytes([raw.bytes[2], raw.bytes[3]]);
-    match family {
+    let ip = match family {
         c::AF_INET => {
             let mut ip = [0; 4];
             ip.copy_from_slice(&raw.bytes[4..8]);
-            Some(WireAddr::V4(ip, port))
+            IpAddr::from(ip)
         }
         c::AF_INET6 => {
             let mut ip = [0; 16];
             ip.copy_from_slice(&raw.bytes[8..24]);
-            Some(WireAddr::V6(ip, port))
+            IpAddr::from(ip)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
 }
 
 fn family(addr: SocketAddr) -> u16 {
@@ -100,7 +100,7 @@ impl TcpStream {
     /// `bound` learns the listening address before the accept blocks.
     pub(crate) fn accept_one(
         addr: SocketAddr,
-        connect: impl FnOnce(WireAddr) -> Result<TcpStream, NetError>,
+        connect: impl FnOnce(SocketAddr) -> Result<TcpStream, NetError>,
     ) -> Result<(TcpStream, TcpStream), NetError> {
         let listener = TcpStream {
             fd: sys::socket(family(addr), c::SOCK_STREAM).map_err(NetError)?,
@@ -108,7 +108,7 @@ impl TcpStream {
         sys::bind(listener.fd, &raw_addr(addr)).map_err(NetError)?;
         sys::listen(listener.fd).map_err(NetError)?;
         let local = sys::getsockname(listener.fd).map_err(NetError)?;
-        let local = wire_addr(&local).ok_or(NetError(errno::EINVAL))?;
+        let local = socket_addr(&local).ok_or(NetError(errno::EINVAL))?;
         // The backlog holds the connection until `accept`, so connecting first is fine.
         let client = connect(local)?;
         let server = TcpStream {
@@ -166,7 +166,7 @@ impl UdpSocket {
         };
         sys::bind(fd, &raw_addr(any)).map_err(NetError)?;
         let local = sys::getsockname(fd).map_err(NetError)?;
-        socket.port = wire_addr(&local).map_or(0, WireAddr::port);
+        socket.port = socket_addr(&local).map_or(0, |a| a.port());
         Ok(socket)
     }
 
@@ -181,8 +181,8 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `to`.
-    pub(crate) fn send_to(&mut self, to: WireAddr, datagram: &[u8]) -> Result<(), NetError> {
-        let raw = raw_addr(SocketAddr::from(to));
+    pub(crate) fn send_to(&mut self, to: SocketAddr, datagram: &[u8]) -> Result<(), NetError> {
+        let raw = raw_addr(to);
         sys::sendto(self.fd, datagram, 0, Some(&raw))
             .map(drop)
             .map_err(NetError)
@@ -192,9 +192,9 @@ impl UdpSocket {
     pub(crate) fn recv_from(
         &mut self,
         buf: &mut [u8],
-    ) -> Result<Option<(usize, WireAddr)>, NetError> {
+    ) -> Result<Option<(usize, SocketAddr)>, NetError> {
         match sys::recvfrom(self.fd, buf, c::MSG_DONTWAIT) {
-            Ok((n, from)) => Ok(wire_addr(&from).map(|addr| (n, addr))),
+            Ok((n, from)) => Ok(socket_addr(&from).map(|addr| (n, addr))),
             Err(errno::EAGAIN) => Ok(None),
             Err(e) => Err(NetError(e)),
         }

@@ -55,12 +55,17 @@ impl Engine {
             }
         };
         self.logged_in = true;
+        self.online = true;
         self.emit(event).await;
     }
 
+    /// The connection ended or a connect failed: one `disconnected` per outage, not
+    /// one per reconnect attempt.
     async fn lost(&mut self, reason: String) {
-        if self.logged_in {
+        if core::mem::take(&mut self.online) {
             self.emit(UiEvent::Disconnected { reason }).await;
+        } else if self.logged_in {
+            tracing::debug!("still away from the server: {reason}");
         } else if !self.told_unreachable {
             self.told_unreachable = true;
             let server = self.config.server;

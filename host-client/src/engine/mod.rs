@@ -51,6 +51,8 @@ pub(crate) enum Fatal {
     Rejected(RejectReason),
     /// The login name breaks the name rules (checked before connecting).
     InvalidName(String),
+    /// The UDP socket could not be opened on this port.
+    Udp(u16, io::Error),
     /// A local socket could not be set up.
     Io(io::Error),
 }
@@ -60,6 +62,7 @@ impl core::fmt::Display for Fatal {
         match self {
             Fatal::Rejected(reason) => write!(f, "login refused: {reason}"),
             Fatal::InvalidName(why) => write!(f, "login refused: invalid name: {why}"),
+            Fatal::Udp(port, e) => write!(f, "cannot open UDP port {port}: {e}"),
             Fatal::Io(e) => write!(f, "{e}"),
         }
     }
@@ -85,6 +88,8 @@ pub(crate) struct Engine {
     target: Target,
     /// Set once the first `Welcome` arrived.
     logged_in: bool,
+    /// Logged in right now.
+    online: bool,
     /// Set once the user was told the server cannot be reached (before the first login).
     told_unreachable: bool,
     /// Set when the core refused to go on.
@@ -107,6 +112,9 @@ pub(crate) async fn run(
     engine.drain().await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut commands_open = true;
+    // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
+    let mut interrupt = core::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
     while !engine.finished() {
         let deadline = engine.deadline();
         let quit_by = engine.quitting;
@@ -123,6 +131,12 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline) => engine.on_timeout(),
             () = sleep_until(quit_by) => engine.stopped = true,
+            signal = &mut interrupt, if !interrupted => {
+                interrupted = true;
+                if signal.is_ok() {
+                    engine.quit();
+                }
+            }
         }
         engine.drain().await;
     }
@@ -148,7 +162,7 @@ impl Engine {
     ) -> Result<Self, Fatal> {
         let udp = UdpSocket::bind(("0.0.0.0", config.udp_port))
             .await
-            .map_err(Fatal::Io)?;
+            .map_err(|e| Fatal::Udp(config.udp_port, e))?;
         let local_udp = udp.local_addr().map_err(Fatal::Io)?;
         let origin = StdInstant::now();
         let core_config = ClientConfig {
@@ -170,6 +184,7 @@ impl Engine {
             connection: None,
             target: Target::Everyone,
             logged_in: false,
+            online: false,
             told_unreachable: false,
             fatal: None,
             quitting: None,
@@ -374,13 +389,32 @@ impl Engine {
     }
 }
 
-/// Builds the core on the heap: it is about a megabyte, too big to pass through the
-/// stack of an async task.
+/// Builds the core on the heap. It is over a megabyte and is built by value, so it is
+/// built on a thread with a stack sized for it rather than on the runtime's.
 fn new_core(config: ClientConfig<'_>) -> Result<Box<Core>, Fatal> {
-    Core::new(config)
-        .map(Box::new)
-        .map_err(|e| Fatal::InvalidName(e.to_string()))
+    let name = config.name.to_owned();
+    let (udp_port, server, seed) = (config.udp_port, config.server, config.seed);
+    let build = move || {
+        let config = ClientConfig {
+            name: &name,
+            udp_port,
+            server,
+            seed,
+        };
+        Core::new(config).map(Box::new).map_err(|e| e.to_string())
+    };
+    let built = std::thread::Builder::new()
+        .name("core-init".into())
+        .stack_size(CORE_STACK)
+        .spawn(build)
+        .map_err(Fatal::Io)?
+        .join()
+        .map_err(|_| Fatal::Io(io::Error::other("building the client core failed")))?;
+    built.map_err(Fatal::InvalidName)
 }
+
+/// Stack for building the core: a few times its size.
+const CORE_STACK: usize = 8 * core::mem::size_of::<Core>() + (1 << 20);
 
 /// A seed for the core's randomness (connection ids, backoff jitter), from the clock
 /// and the socket's port: different for every client on a machine.

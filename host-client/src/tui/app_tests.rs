@@ -1,6 +1,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::command::{Command, Target};
 use crate::event::PeerEntry;
 
 fn now() -> Now {
@@ -356,6 +357,16 @@ fn the_link_state_follows_the_engine() {
         now(),
     );
     assert_eq!(app.link, Link::Reconnecting);
+    let lines = system_lines(&app).len();
+    let again = UiEvent::Disconnected {
+        reason: "refused".into(),
+    };
+    app.handle_event(again, now());
+    assert_eq!(
+        system_lines(&app).len(),
+        lines,
+        "one line per outage, not per attempt"
+    );
     app.handle_event(UiEvent::Reconnected, now());
     assert_eq!(app.link, Link::Connected);
 }

@@ -2,13 +2,15 @@
 //! conversation, transfer gauges, an input line and a status bar, drawn with ratatui
 //! over crossterm.
 //!
-//! [`app::App`] holds all the state and is driven by engine events and keys without a
-//! terminal; [`view`] draws it; [`runner::run`] owns the terminal and the loop.
+//! [`app::App`] holds all the state and is driven, without a terminal, by engine events
+//! ([`app`]) and keys ([`keys`]); [`view`] draws it; [`runner::run`] owns the terminal
+//! and the loop.
 
 mod app;
 mod conversation;
 mod escape;
 mod input;
+mod keys;
 mod lines;
 mod runner;
 mod terminal;

@@ -27,6 +27,8 @@ mod event;
 mod peers;
 mod poll;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 use core::net::SocketAddr;
@@ -46,11 +48,13 @@ pub use crate::roster::PeerRecord;
 
 /// A client sized for a desktop: up to 256 peers (the roster counts us too), 32 queued
 /// messages per peer, 256 unacknowledged texts in 256 KiB, 8 reassembly buffers of
-/// 16 KiB. About 1 MiB: keep it on the heap.
-pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }>;
+/// 16 KiB, 4 outgoing and 8 incoming files with 2048-chunk windows. About 1.4 MiB:
+/// keep it on the heap.
+pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }, 4, 8, 2048>;
 
 /// A client sized for a microcontroller: 16 peers, 4 queued messages per peer, 16 texts
-/// in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts fail at their sender).
+/// in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts fail at their sender), one
+/// incoming file at a time and no outgoing ones.
 pub type SmallClient = Client<16, 4, 16, 4096, 2, 2048>;
 
 /// Settings of a client node.
@@ -77,9 +81,12 @@ pub struct Client<
     const T: usize,
     const R: usize,
     const B: usize,
+    const FS: usize = 0,
+    const FR: usize = 1,
+    const FW: usize = 32,
 > {
     control: ControlClient<P>,
-    endpoint: Endpoint<P, Q, E, T, R, B>,
+    endpoint: Endpoint<P, Q, E, T, R, B, FS, FR, FW>,
     name: UserName,
     /// The directory server's address (its UDP socket answers probes).
     server: SocketAddr,
@@ -98,7 +105,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Client<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Client<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// A client that will log in as `config.name`. Its first timeout is due at once and
     /// asks to connect ([`Event::Connect`]).
@@ -172,8 +182,14 @@ impl<
         self.control.handle_bytes(now, bytes)
     }
 
-    /// A datagram arrived on the UDP socket from `from`.
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+    /// A datagram arrived on the UDP socket from `from`. Returns the file bytes to store
+    /// when it was a file chunk with new data (see [`crate::transfer`]).
+    pub fn handle_datagram<'a>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &'a [u8],
+    ) -> Option<crate::transfer::Write<'a>> {
         if from == self.server {
             // Only the server's own socket may answer a probe.
             if let Ok(packet) = decode_packet(bytes) {
@@ -181,11 +197,23 @@ impl<
                     (packet.header.sender, &packet.body)
                 {
                     self.control.handle_probe_reply(*observed);
-                    return;
+                    return None;
                 }
             }
         }
-        self.endpoint.handle_datagram(now, from, bytes);
+        self.endpoint.handle_datagram(now, from, bytes)
+    }
+
+    /// The file-transfer table (send, accept, events, hash verdicts); its packets leave
+    /// through [`Client::poll_transmit`]. Peers are named by id: see
+    /// [`Client::peer_by_name`].
+    pub fn files(&mut self) -> &mut crate::transfer::Transfers<FS, FR, FW> {
+        self.endpoint.files()
+    }
+
+    /// The file-transfer table, read-only (progress, statistics).
+    pub fn files_ref(&self) -> &crate::transfer::Transfers<FS, FR, FW> {
+        self.endpoint.files_ref()
     }
 
     /// Runs every timer that is due.
@@ -257,6 +285,7 @@ impl<
             return Some(Transmit {
                 dst: self.server,
                 len,
+                fill: None,
             });
         }
         self.endpoint.poll_transmit(now, buf)

@@ -81,6 +81,23 @@ impl<const N: usize> Peers<N> {
             .map(|p| p.id)
     }
 
+    /// Whether the table holds this id under this name (perhaps at another address).
+    pub(super) fn same_login(&self, record: &PeerRecord) -> bool {
+        self.by_id(record.id)
+            .is_some_and(|p| p.name.as_str() == record.name.as_str())
+    }
+
+    /// Replaces the entry with `record`'s id; returns whether there was one.
+    pub(super) fn set(&mut self, record: PeerRecord) -> bool {
+        match self.live.iter_mut().find(|p| p.id == record.id) {
+            Some(p) => {
+                *p = record;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether this exact record is in the table.
     pub(super) fn contains(&self, record: &PeerRecord) -> bool {
         self.live.iter().any(|p| p == record)

@@ -18,7 +18,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Client<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Client<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// What the host must do or tell the user next.
     #[must_use]
@@ -149,13 +152,20 @@ fn adopt<
     const T: usize,
     const R: usize,
     const B: usize,
+    const FS: usize,
+    const FR: usize,
+    const FW: usize,
 >(
-    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    endpoint: &mut Endpoint<P, Q, E, T, R, B, FS, FR, FW>,
     peers: &mut Peers<P>,
     record: PeerRecord,
 ) -> bool {
     if peers.contains(&record) {
         return false;
+    }
+    if peers.same_login(&record) {
+        // Only the address moved: the endpoint starts the link over at the new address.
+        return endpoint.add_peer(record.id, record.addr.into()).is_ok() && peers.set(record);
     }
     while let Some(id) = peers.clashing(&record) {
         drop_peer(endpoint, peers, id);
@@ -178,8 +188,11 @@ fn drop_peer<
     const T: usize,
     const R: usize,
     const B: usize,
+    const FS: usize,
+    const FR: usize,
+    const FW: usize,
 >(
-    endpoint: &mut Endpoint<P, Q, E, T, R, B>,
+    endpoint: &mut Endpoint<P, Q, E, T, R, B, FS, FR, FW>,
     peers: &mut Peers<P>,
     id: PeerId,
 ) -> Option<PeerRecord> {

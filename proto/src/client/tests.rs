@@ -13,7 +13,7 @@ use crate::wire::{
 
 const SERVER: SocketAddr = addr(8888);
 
-const fn addr(port: u16) -> SocketAddr {
+pub(super) const fn addr(port: u16) -> SocketAddr {
     SocketAddr::new(
         core::net::IpAddr::V4(core::net::Ipv4Addr::new(127, 0, 0, 1)),
         port,
@@ -22,7 +22,7 @@ const fn addr(port: u16) -> SocketAddr {
 
 /// An owned event, for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Ev {
+pub(super) enum Ev {
     Connect,
     Close,
     LoggedIn {
@@ -79,10 +79,10 @@ fn own(event: Event<'_>) -> Ev {
 }
 
 /// One node under test with its UDP address and a clock.
-struct Node {
-    client: SmallClient,
-    udp: SocketAddr,
-    now: Instant,
+pub(super) struct Node {
+    pub(super) client: SmallClient,
+    pub(super) udp: SocketAddr,
+    pub(super) now: Instant,
 }
 
 impl Node {
@@ -132,8 +132,16 @@ impl Node {
     }
 
     /// Connects and logs in as `id`; the snapshot holds `peers` (and us).
-    fn log_in(&mut self, id: u32, peers: &[(u32, &str, SocketAddr)]) -> Vec<Ev> {
+    pub(super) fn log_in(&mut self, id: u32, peers: &[(u32, &str, SocketAddr)]) -> Vec<Ev> {
         let mut events = self.events();
+        self.accept_login(id, peers);
+        events.extend(self.events());
+        events
+    }
+
+    /// The server side of a login (the node asked to connect): connected, `Welcome`,
+    /// a snapshot with `peers` and us. Leaves the node's events alone.
+    pub(super) fn accept_login(&mut self, id: u32, peers: &[(u32, &str, SocketAddr)]) {
         self.client.handle_control_connected(self.now);
         assert_eq!(self.frames().len(), 1, "Hello goes out");
         self.server_says(&ServerMsg::Welcome {
@@ -154,8 +162,6 @@ impl Node {
             page.peers.push(info(id, name, at)).unwrap();
         }
         self.server_says(&ServerMsg::Snapshot(page));
-        events.extend(self.events());
-        events
     }
 
     fn advance(&mut self, by: Duration) {
@@ -166,7 +172,7 @@ impl Node {
     }
 
     /// Every datagram the node has for peers (probes for the server are dropped).
-    fn datagrams(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+    pub(super) fn datagrams(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
         let mut out = Vec::new();
         let mut buf = [0u8; MAX_DATAGRAM];
         while let Some(t) = self.client.poll_transmit(self.now, &mut buf) {
@@ -209,7 +215,7 @@ fn pump(a: &mut Node, b: &mut Node) {
 }
 
 /// Alice (id 1) and Bob (id 2), logged in and knowing each other.
-fn pair() -> (Node, Node) {
+pub(super) fn pair() -> (Node, Node) {
     let mut alice = Node::new("alice", 5001);
     let mut bob = Node::new("bob", 5002);
     let bob_at = bob.udp;
@@ -511,4 +517,58 @@ fn quit_says_bye_then_stops() {
     assert_eq!(alice.events(), [Ev::Close]);
     alice.client.handle_control_closed(alice.now);
     assert_eq!(alice.events(), [Ev::Stopped]);
+}
+
+#[test]
+fn a_moved_peer_is_reached_at_its_new_address() {
+    let (mut alice, mut bob) = pair();
+    bob.udp = addr(5012);
+    alice.server_says(&ServerMsg::Moved {
+        version: 2,
+        id: PeerId(2),
+        addr: WireAddr::from(bob.udp),
+    });
+    assert!(alice.events().is_empty(), "a move is not a join");
+    assert_eq!(
+        alice.client.peer_by_name("bob").unwrap().addr,
+        bob.udp.into()
+    );
+    let sent = alice.client.send_to(alice.now, "bob", "new place").unwrap();
+    let datagrams = alice.datagrams();
+    assert!(datagrams.iter().all(|(to, _)| *to == bob.udp));
+    for (_, bytes) in datagrams {
+        bob.client.handle_datagram(bob.now, alice.udp, &bytes);
+    }
+    // Bob's answers now come from his new address.
+    for (_, bytes) in bob.datagrams() {
+        alice.client.handle_datagram(alice.now, bob.udp, &bytes);
+    }
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+}
+
+#[test]
+fn an_unchanged_peer_keeps_its_link_across_a_reconnect() {
+    let (mut alice, mut bob) = pair();
+    let sent = alice.client.send_to(alice.now, "bob", "in flight").unwrap();
+    alice.client.handle_control_closed(alice.now);
+    for _ in 0..100 {
+        alice.advance(Duration::from_millis(100));
+        if alice.events().contains(&Ev::Connect) {
+            break;
+        }
+    }
+    let bob_at = bob.udp;
+    let events = alice.log_in(1, &[(2, "bob", bob_at)]);
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Failed { .. })),
+        "{events:?}"
+    );
+    pump(&mut alice, &mut bob);
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
 }

@@ -25,19 +25,28 @@
 //! served round-robin), and only then file-transfer packets (see `poll_file_transmit`):
 //! chat never waits behind file chunks.
 //!
-//! **File transfers (hook).** `Body::File*` packets from a known peer at its known
-//! address are passed to `route_file_packet`; until a transfer manager is attached there
-//! they are counted as `dropped_unhandled`.
+//! **File transfers.** The endpoint owns a [`crate::transfer::Transfers`] table of `FS`
+//! sends and `FR` receives with `FW`-chunk windows (see `files.rs`, owned by the transfer
+//! module's maintainers): `Body::File*` packets from a known peer at its known address
+//! go to it, `handle_datagram` returns the [`crate::transfer::Write`] a chunk carried,
+//! its packets go out after acks and chat, a chunk [`Transmit`] carries a
+//! [`crate::transfer::Fill`] the host completes from the file, and [`Endpoint::files`]
+//! gives the host the table (send, accept, events, hash verdicts). Removing a peer
+//! cancels its transfers.
 
+mod files;
 mod pool;
 mod send;
+mod transmit;
 
+#[cfg(test)]
+mod prop;
 #[cfg(test)]
 mod tests;
 
 use core::net::SocketAddr;
 
-use crate::link::{Link, LinkConfig, Reassembly, Texts};
+use crate::link::{Link, LinkConfig, Reassembly};
 use crate::time::Instant;
 use crate::wire::{decode_packet, Body, Packet, PeerId};
 
@@ -46,26 +55,31 @@ use pool::TextPool;
 pub use send::SendError;
 
 /// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
-/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB (about 400 KB:
-/// keep it in a `Box`).
-pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }>;
+/// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB, 4 outgoing and 8
+/// incoming files with 2048-chunk windows (about 750 KB: keep it in a `Box`).
+pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, 4, 8, 2048>;
 
 /// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
 /// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and
-/// fail at their sender).
+/// fail at their sender); one incoming file at a time, no outgoing ones (the default
+/// file-table sizes).
 pub type SmallEndpoint = Endpoint<16, 4, 16, 4096, 2, 2048>;
 
 /// Where to send a datagram that `poll_transmit` wrote into the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transmit {
     /// Destination address.
     pub dst: SocketAddr,
     /// Bytes written at the start of the buffer.
     pub len: usize,
+    /// For a file chunk: the file bytes the host must place in the buffer first.
+    pub fill: Option<crate::transfer::Fill>,
 }
 
 /// What the application must learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event<'a> {
     /// A whole message arrived (once, in order). The text borrows a reassembly buffer
     /// until the next `poll_event` call.
@@ -124,6 +138,8 @@ pub struct EndpointConfig {
     pub link: LinkConfig,
     /// Seed for the links' random initial sequence numbers (from the host's randomness).
     pub seed: u64,
+    /// File-transfer settings (size limit, accept policy, timeouts).
+    pub files: crate::transfer::Config,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +166,9 @@ pub struct Endpoint<
     const T: usize,
     const R: usize,
     const B: usize,
+    const FS: usize = 0,
+    const FR: usize = 1,
+    const FW: usize = 32,
 > {
     config: LinkConfig,
     local: Option<PeerId>,
@@ -162,6 +181,7 @@ pub struct Endpoint<
     lent: Option<(usize, u8)>,
     cursor: usize,
     counters: Counters,
+    files: crate::transfer::Transfers<FS, FR, FW>,
 }
 
 impl<
@@ -171,7 +191,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// An endpoint with no peers and no local id yet.
     pub fn new(config: EndpointConfig) -> Self {
@@ -192,11 +215,16 @@ impl<
             lent: None,
             cursor: 0,
             counters: Counters::default(),
+            files: crate::transfer::Transfers::new(config.files, (config.seed >> 32) as u32),
         }
     }
 
     /// Our own id, as the directory assigned it; packets are sent only once it is set.
+    /// A peer entry with this id (the directory gave it to us now) is removed.
+    /// Links keep going across a change of our id: a peer that learns our new id starts
+    /// a fresh link for it, which follows our sequence numbers from their `base`.
     pub fn set_local_id(&mut self, id: PeerId) {
+        self.remove_peer(id);
         self.local = Some(id);
     }
 
@@ -220,12 +248,16 @@ impl<
         if let Some(i) = self.find(id) {
             let isn = self.random_isn();
             let slot = &mut self.peers[i];
-            if slot.state == SlotState::Active && slot.addr != addr {
+            let moved = slot.state == SlotState::Active && slot.addr != addr;
+            if moved {
                 slot.link
                     .reset(isn, FailReason::PeerChanged, &mut self.texts, &mut self.rx);
             }
             slot.state = SlotState::Active;
             slot.addr = addr;
+            if moved {
+                self.files_peer_gone(id);
+            }
             return Ok(());
         }
         let i = self.free_slot().ok_or(PeerError::TableFull)?;
@@ -242,6 +274,7 @@ impl<
     /// Removes `id` (it left the roster): its unacknowledged messages fail with
     /// [`FailReason::PeerRemoved`]. Returns whether it was there.
     pub fn remove_peer(&mut self, id: PeerId) -> bool {
+        self.files_peer_gone(id);
         let Some(i) = self
             .find(id)
             .filter(|&i| self.peers[i].state == SlotState::Active)
@@ -266,57 +299,33 @@ impl<
         self.active(id).and_then(|i| self.peers[i].link.srtt())
     }
 
-    /// Takes in one datagram read from the socket.
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+    /// Takes in one datagram read from the socket. Returns the file bytes to store when
+    /// it was a file chunk with new data (borrowed from `bytes`).
+    pub fn handle_datagram<'a>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &'a [u8],
+    ) -> Option<crate::transfer::Write<'a>> {
         let Ok(packet) = decode_packet(bytes) else {
             self.counters.dropped_undecodable += 1;
-            return;
+            return None;
         };
         let Some(i) = self.active(packet.header.sender) else {
             self.counters.dropped_unknown_peer += 1;
-            return;
+            return None;
         };
         if self.peers[i].addr != canonical(from) {
             self.counters.dropped_bad_source += 1;
-            return;
+            return None;
         }
         let link = &mut self.peers[i].link;
         match &packet.body {
             Body::Chat(chat) => link.on_chat(now, chat, &mut self.rx, &mut self.counters),
             Body::Ack(ack) => link.on_ack(now, *ack, &mut self.texts, &mut self.counters),
             Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
-            _ => self.route_file_packet(now, i, &packet),
+            _ => return self.route_file_packet(now, i, &packet),
         }
-    }
-
-    /// **Hook for file transfers.** Every `Body::File*` packet from a known peer at its
-    /// known address arrives here with the index of the peer's slot. The transfer manager
-    /// is to be attached here; until then the packet is counted and dropped.
-    fn route_file_packet(&mut self, _now: Instant, _peer: usize, _packet: &Packet<'_>) {
-        self.counters.dropped_unhandled += 1;
-    }
-
-    /// Writes the next datagram to send into `buf` (at least
-    /// [`crate::wire::MAX_DATAGRAM`] bytes). Acks first, then chat, then file packets.
-    #[must_use]
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let local = self.local?;
-        if buf.len() < crate::wire::MAX_DATAGRAM {
-            return None;
-        }
-        self.poll_ack(local, buf)
-            .or_else(|| self.poll_chat(now, local, buf))
-            .or_else(|| self.poll_file_transmit(now, local, buf))
-    }
-
-    /// **Hook for file transfers**: the lowest transmit priority, asked only when no ack
-    /// or chat packet is waiting.
-    fn poll_file_transmit(
-        &mut self,
-        _now: Instant,
-        _local: PeerId,
-        _buf: &mut [u8],
-    ) -> Option<Transmit> {
         None
     }
 
@@ -362,6 +371,7 @@ impl<
             .iter()
             .filter(|p| p.state != SlotState::Free)
             .filter_map(|p| p.link.poll_timeout())
+            .chain(self.files.poll_timeout())
             .min()
     }
 
@@ -371,46 +381,7 @@ impl<
             slot.link
                 .handle_timeout(now, &mut self.texts, &mut self.rx, &mut self.counters);
         }
-    }
-
-    fn poll_ack(&mut self, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
-        let i = (0..P).find(|&i| {
-            self.peers[i].state == SlotState::Active && self.peers[i].link.ack_pending()
-        })?;
-        let slot = &mut self.peers[i];
-        let ack = slot.link.take_ack(&self.rx)?;
-        let packet = Packet::new(local, Body::Ack(ack));
-        encode(&packet, slot.addr, buf)
-    }
-
-    fn poll_chat(&mut self, now: Instant, local: PeerId, buf: &mut [u8]) -> Option<Transmit> {
-        for k in 0..P {
-            let i = (self.cursor + k) % P;
-            let slot = &mut self.peers[i];
-            if slot.state != SlotState::Active || !slot.link.chat_pending() {
-                continue;
-            }
-            let Some(out) = slot.link.next_chat(now, &mut self.counters) else {
-                continue;
-            };
-            self.cursor = (i + 1) % P;
-            let text = self.texts.bytes(out.text);
-            let range = crate::link::fragment_range(text, usize::from(out.index));
-            // Fragments end on character boundaries of a UTF-8 text: this cannot fail.
-            let text = core::str::from_utf8(&text[range]).unwrap_or("");
-            let chat = crate::wire::Chat {
-                seq: out.seq,
-                base: out.base,
-                to_all: out.to_all,
-                frag: crate::wire::Frag {
-                    index: out.index,
-                    count: out.count,
-                },
-                text,
-            };
-            return encode(&Packet::new(local, Body::Chat(chat)), slot.addr, buf);
-        }
-        None
+        self.files.handle_timeout(now);
     }
 
     fn find(&self, id: PeerId) -> Option<usize> {
@@ -445,7 +416,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > core::fmt::Debug for Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let peers = self
@@ -459,13 +433,6 @@ impl<
             .field("counters", &self.counters)
             .finish_non_exhaustive()
     }
-}
-
-/// Encodes `packet` for `dst`; our own packets always fit (see the link's size test).
-fn encode(packet: &Packet<'_>, dst: SocketAddr, buf: &mut [u8]) -> Option<Transmit> {
-    crate::wire::encode_packet(packet, buf)
-        .ok()
-        .map(|len| Transmit { dst, len })
 }
 
 /// The address with an IPv4-mapped IPv6 address turned into plain IPv4, so a dual-stack

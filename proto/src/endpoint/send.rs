@@ -42,7 +42,10 @@ impl<
         const T: usize,
         const R: usize,
         const B: usize,
-    > Endpoint<P, Q, E, T, R, B>
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Endpoint<P, Q, E, T, R, B, FS, FR, FW>
 {
     /// Queues `text` for `to`; `to_all` marks one copy of a message to everyone online.
     /// The returned id comes back in a `Delivered` or `Failed` event.

@@ -116,6 +116,11 @@ impl<const B: usize> Reassembly<B> {
         self.received
     }
 
+    /// Fragments of the message.
+    pub(crate) const fn count(&self) -> u8 {
+        self.count
+    }
+
     /// Whether every fragment is here.
     pub(crate) fn is_complete(&self) -> bool {
         self.count > 0 && u32::from(self.received) == (1u32 << self.count) - 1

@@ -1,6 +1,6 @@
 //! Reliable messaging with one peer over datagrams.
 //!
-//! A [`Link`] owns both directions of the chat conversation with one peer:
+//! A `Link` owns both directions of the chat conversation with one peer:
 //!
 //! - **Sending.** Each message gets consecutive sequence numbers, one per fragment (a
 //!   text is split on UTF-8 character boundaries into at most [`MAX_FRAGMENTS`] packets).
@@ -22,7 +22,7 @@
 //! far behind the expected number means the sender started over) a peer that resets its
 //! link is picked up without a handshake.
 //!
-//! Message texts live outside the link (see [`Texts`]) so that an endpoint can pool them
+//! Message texts live outside the link (the `Texts` trait) so that an endpoint can pool them
 //! and share one copy of a message sent to everyone online.
 
 mod frag;
@@ -208,6 +208,22 @@ struct TxMsg {
     state: TxState,
 }
 
+/// Messages one link may hold in reassembly buffers at once: the next one to deliver,
+/// later ones that arrived early, and complete ones the application has not read yet.
+pub const RX_HOLD: usize = 4;
+
+/// A message held in a reassembly buffer.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    /// Sequence number of its first fragment.
+    start: u32,
+    /// Index of the buffer in the endpoint's pool.
+    slot: u8,
+    /// Complete and passed by `next`: waiting to be handed out, in `order`.
+    ready: bool,
+    order: u32,
+}
+
 /// Receiving-side state.
 #[derive(Debug, Clone, Copy)]
 struct RxState {
@@ -215,10 +231,9 @@ struct RxState {
     next: u32,
     /// Whether `next` has been learned from the peer's `base`.
     synced: bool,
-    /// Reassembly buffer in use, if any.
-    slot: Option<u8>,
-    /// The buffer holds a complete message not yet handed to the application.
-    ready: bool,
+    held: [Option<Held>; RX_HOLD],
+    /// Counter giving ready messages their hand-out order.
+    order: u32,
 }
 
 /// One chat packet chosen for sending (the caller encodes it).
@@ -257,8 +272,8 @@ impl<const Q: usize> Link<Q> {
             rx: RxState {
                 next: 0,
                 synced: false,
-                slot: None,
-                ready: false,
+                held: [None; RX_HOLD],
+                order: 0,
             },
             ack_pending: false,
         }
@@ -267,6 +282,7 @@ impl<const Q: usize> Link<Q> {
     /// Starts over with sequence numbers from `isn`: every unsettled message fails with
     /// `reason`, a partial reassembly is dropped. A complete message not yet handed out
     /// stays (it was acknowledged, so it must not be lost) and so do unreported outcomes.
+    /// The receiving side re-learns its position from the peer's next `base`.
     pub(crate) fn reset<const B: usize>(
         &mut self,
         isn: u32,
@@ -278,7 +294,7 @@ impl<const Q: usize> Link<Q> {
         self.next_seq = isn;
         self.rtt = RttEstimator::new(self.config.rto);
         self.timers = [None; Timer::COUNT];
-        self.drop_reassembly(slots);
+        self.settle_held(slots, |_| true);
         self.rx.synced = false;
         self.ack_pending = false;
     }
@@ -301,16 +317,15 @@ impl<const Q: usize> Link<Q> {
         }
         if self.expired(Timer::Reassembly, now) {
             self.timers[Timer::Reassembly as usize] = None;
-            if self.rx.slot.is_some() && !self.rx.ready {
+            if self.drop_incomplete(slots) {
                 counters.reassembly_timeouts += 1;
-                self.drop_reassembly(slots);
             }
         }
     }
 
     /// Whether nothing is queued, owed or held: the link may be forgotten.
     pub(crate) fn is_idle(&self) -> bool {
-        self.tx.is_empty() && self.rx.slot.is_none()
+        self.tx.is_empty() && self.rx.held.iter().all(Option::is_none)
     }
 
     fn expired(&self, timer: Timer, now: Instant) -> bool {

@@ -2,6 +2,9 @@
 
 use crate::time::Duration;
 
+/// Clock granularity `G` of RFC 6298: the least variance term and the least timeout.
+const GRANULARITY: Duration = Duration::from_millis(1);
+
 /// Retransmission timing knobs of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -81,15 +84,17 @@ impl RttEstimator {
         self.backoff = self.backoff.saturating_add(1).min(16);
     }
 
-    /// The timeout to arm now: `SRTT + 4·RTTVAR` (RFC 6298 §2), clamped, times `2^backoff`,
-    /// clamped again.
+    /// The timeout to arm now: `SRTT + max(G, 4·RTTVAR)` (RFC 6298 §2, with a clock
+    /// granularity `G` of 1 ms), clamped, times `2^backoff`, clamped again; never zero.
     pub fn rto(&self) -> Duration {
         let base = match self.srtt {
             None => self.config.initial,
-            Some(srtt) => srtt + self.rttvar.saturating_mul(4),
+            Some(srtt) => srtt + self.rttvar.saturating_mul(4).max(GRANULARITY),
         };
         let base = base.max(self.config.min).min(self.config.max);
-        base.saturating_mul(1u64 << self.backoff)
-            .min(self.config.max)
+        let rto = base
+            .saturating_mul(1u64 << self.backoff)
+            .min(self.config.max);
+        rto.max(GRANULARITY)
     }
 }

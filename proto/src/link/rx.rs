@@ -1,7 +1,13 @@
 //! The receiving half of a link: duplicate suppression, ordering, reassembly, acks.
+//!
+//! The link holds up to [`RX_HOLD`](super::RX_HOLD) messages in the endpoint's reassembly buffers: the
+//! next one to deliver, later ones whose packets arrived early (within [`WINDOW`], and
+//! only while another buffer stays free for other peers), and complete ones waiting to
+//! be read. A message is handed out once it is complete and every earlier one was handed
+//! out or given up by the sender.
 
 use super::frag::InsertError;
-use super::{ahead, Counters, Link, Reassembly, Timer, RESTART_HORIZON};
+use super::{ahead, Counters, Held, Link, Reassembly, Timer, RESTART_HORIZON, WINDOW};
 use crate::time::Instant;
 use crate::wire::{Ack, Chat};
 
@@ -24,51 +30,24 @@ impl<const Q: usize> Link<Q> {
             self.ack_pending = true;
             return;
         }
-        let index = chat.frag.index;
-        if u32::from(index) != dist {
-            // A fragment of a later message: not stored, the sender resends it.
+        let index = u32::from(chat.frag.index);
+        if index > dist || dist - index >= WINDOW {
+            // Starts before the next expected message (inconsistent) or too far ahead.
             counters.dropped_out_of_order += 1;
             self.ack_pending = true;
             return;
         }
-        if self.rx.ready {
+        let start = chat.seq.wrapping_sub(index);
+        let Some(slot) = self.held_slot(start, chat, slots) else {
             counters.dropped_busy += 1;
-            return;
-        }
-        self.store(now, chat, slots, counters);
-    }
-
-    /// Adopts or follows the sender's `base` (see the module doc).
-    fn follow_base<const B: usize>(&mut self, base: u32, slots: &mut [Reassembly<B>]) {
-        if !self.rx.synced {
-            self.rx.synced = true;
-            self.rx.next = base;
-            return;
-        }
-        let dist = ahead(self.rx.next, base);
-        let skipped = dist != 0 && dist < HALF;
-        let restarted = dist >= HALF && dist.wrapping_neg() > RESTART_HORIZON;
-        if skipped || restarted {
-            self.drop_reassembly(slots);
-            self.rx.next = base;
-        }
-    }
-
-    /// Stores a fragment of the message that starts at `rx.next`.
-    fn store<const B: usize>(
-        &mut self,
-        now: Instant,
-        chat: &Chat<'_>,
-        slots: &mut [Reassembly<B>],
-        counters: &mut Counters,
-    ) {
-        let Some(slot) = self.claim_slot(chat, slots) else {
-            counters.dropped_busy += 1;
+            self.ack_pending = true;
             return;
         };
-        let buf = &mut slots[usize::from(slot)];
-        match buf.insert(chat.frag.index, chat.frag.count, chat.text) {
-            Ok(true) => {}
+        match slots[usize::from(slot)].insert(chat.frag.index, chat.frag.count, chat.text) {
+            Ok(true) => self.set_timer(
+                Timer::Reassembly,
+                Some(now + self.config.reassembly_timeout),
+            ),
             Ok(false) => counters.duplicates += 1,
             Err(InsertError::TooLarge) => {
                 counters.dropped_too_large += 1;
@@ -80,43 +59,133 @@ impl<const Q: usize> Link<Q> {
             }
         }
         self.ack_pending = true;
-        if buf.is_complete() {
-            self.rx.ready = true;
-            self.rx.next = self.rx.next.wrapping_add(u32::from(chat.frag.count));
-            self.set_timer(Timer::Reassembly, None);
-        } else {
-            let at = now + self.config.reassembly_timeout;
-            self.set_timer(Timer::Reassembly, Some(at));
+        self.advance(slots);
+    }
+
+    /// Adopts or follows the sender's `base` (see the module doc of [`super`]).
+    fn follow_base<const B: usize>(&mut self, base: u32, slots: &mut [Reassembly<B>]) {
+        if !self.rx.synced {
+            self.rx.synced = true;
+            self.rx.next = base;
+            return;
+        }
+        let dist = ahead(self.rx.next, base);
+        if dist != 0 && dist < HALF {
+            // The sender gave up everything below `base`: what is complete there was
+            // acknowledged and goes out; what is partial will never complete.
+            let next = self.rx.next;
+            self.settle_held(slots, |start| ahead(next, start) < dist);
+            self.rx.next = base;
+            self.advance(slots);
+        } else if dist >= HALF && dist.wrapping_neg() > RESTART_HORIZON {
+            // The sender started over.
+            self.settle_held(slots, |_| true);
+            self.rx.next = base;
         }
     }
 
-    /// The reassembly buffer of the current message, claiming a free one if needed.
-    fn claim_slot<const B: usize>(
+    /// Held messages that `matches(start)`: complete ones become ready, partial ones are
+    /// dropped.
+    pub(super) fn settle_held<const B: usize>(
         &mut self,
+        slots: &mut [Reassembly<B>],
+        matches: impl Fn(u32) -> bool,
+    ) {
+        for entry in self.rx.held.iter_mut() {
+            let Some(h) = entry.as_mut().filter(|h| !h.ready && matches(h.start)) else {
+                continue;
+            };
+            if slots[usize::from(h.slot)].is_complete() {
+                h.ready = true;
+                h.order = self.rx.order;
+                self.rx.order = self.rx.order.wrapping_add(1);
+            } else {
+                slots[usize::from(h.slot)].release();
+                *entry = None;
+            }
+        }
+        self.update_reassembly_timer();
+    }
+
+    /// Drops every partly received message; returns whether there was one.
+    pub(super) fn drop_incomplete<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) -> bool {
+        let mut dropped = false;
+        for entry in self.rx.held.iter_mut() {
+            if let Some(h) = entry.filter(|h| !h.ready && !slots[usize::from(h.slot)].is_complete())
+            {
+                slots[usize::from(h.slot)].release();
+                *entry = None;
+                dropped = true;
+            }
+        }
+        self.update_reassembly_timer();
+        dropped
+    }
+
+    /// Moves `next` past every complete message that starts at it.
+    fn advance<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) {
+        while let Some(h) = self.rx.held.iter_mut().flatten().find(|h| {
+            !h.ready && h.start == self.rx.next && slots[usize::from(h.slot)].is_complete()
+        }) {
+            h.ready = true;
+            h.order = self.rx.order;
+            self.rx.order = self.rx.order.wrapping_add(1);
+            let count = slots[usize::from(h.slot)].count();
+            self.rx.next = self.rx.next.wrapping_add(u32::from(count));
+        }
+        // A held message that now starts behind `next` overlapped another: only a broken
+        // or hostile sender does that. Free its buffer.
+        let next = self.rx.next;
+        for entry in self.rx.held.iter_mut() {
+            if let Some(h) = entry.filter(|h| !h.ready && ahead(next, h.start) >= HALF) {
+                slots[usize::from(h.slot)].release();
+                *entry = None;
+            }
+        }
+        self.update_reassembly_timer();
+    }
+
+    /// Stops the reassembly timer when nothing is partly received.
+    fn update_reassembly_timer(&mut self) {
+        let partial = self.rx.held.iter().flatten().any(|h| !h.ready);
+        if !partial {
+            self.set_timer(Timer::Reassembly, None);
+        }
+    }
+
+    /// The buffer of the message starting at `start`, claiming one if there is room.
+    fn held_slot<const B: usize>(
+        &mut self,
+        start: u32,
         chat: &Chat<'_>,
         slots: &mut [Reassembly<B>],
     ) -> Option<u8> {
-        if let Some(slot) = self.rx.slot {
-            return Some(slot);
+        if let Some(h) = self
+            .rx
+            .held
+            .iter()
+            .flatten()
+            .find(|h| !h.ready && h.start == start)
+        {
+            return Some(h.slot);
         }
-        let free = slots.iter().position(|s| !s.in_use())?;
-        let slot = u8::try_from(free).ok()?;
-        slots[free].claim(chat.frag.count, chat.to_all);
-        self.rx.slot = Some(slot);
+        let entry = self.rx.held.iter().position(Option::is_none)?;
+        let free = slots.iter().filter(|s| !s.in_use()).count();
+        // A later message may not take the last free buffer: the next one may need it.
+        let needed = if start == self.rx.next { 1 } else { 2 };
+        if free < needed {
+            return None;
+        }
+        let index = slots.iter().position(|s| !s.in_use())?;
+        let slot = u8::try_from(index).ok()?;
+        slots[index].claim(chat.frag.count, chat.to_all);
+        self.rx.held[entry] = Some(Held {
+            start,
+            slot,
+            ready: false,
+            order: 0,
+        });
         Some(slot)
-    }
-
-    /// Releases a partly reassembled message (never a complete one awaiting hand-out).
-    pub(super) fn drop_reassembly<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) {
-        if self.rx.ready {
-            return;
-        }
-        if let Some(slot) = self.rx.slot.take() {
-            if let Some(buf) = slots.get_mut(usize::from(slot)) {
-                buf.release();
-            }
-        }
-        self.set_timer(Timer::Reassembly, None);
     }
 
     /// The ack owed to the peer, if any (one per call: acks coalesce until polled).
@@ -125,30 +194,50 @@ impl<const Q: usize> Link<Q> {
             return None;
         }
         self.ack_pending = false;
-        let received = match self.rx.slot {
-            Some(slot) if !self.rx.ready => {
-                slots.get(usize::from(slot)).map_or(0, |b| b.received())
-            }
-            _ => 0,
-        };
-        let run = received.trailing_ones();
-        let above = u32::from(received).checked_shr(run + 1).unwrap_or(0);
-        Some(Ack {
-            next: self.rx.next.wrapping_add(run),
-            above,
+        let mut next = self.rx.next;
+        while self.holds(next, slots) {
+            next = next.wrapping_add(1);
+        }
+        let above = (0..32u32)
+            .filter(|&i| self.holds(next.wrapping_add(1 + i), slots))
+            .fold(0u32, |bits, i| bits | 1 << i);
+        Some(Ack { next, above })
+    }
+
+    /// Whether `seq` (at or after `next`) is stored in the next message to deliver.
+    ///
+    /// Fragments of later messages are stored but not acknowledged: an acknowledged
+    /// message counts as delivered at its sender, so it must not wait behind one that
+    /// the sender may still give up on (it would then never be handed out). They are
+    /// acknowledged by the cumulative ack once the gap before them fills.
+    fn holds<const B: usize>(&self, seq: u32, slots: &[Reassembly<B>]) -> bool {
+        let next = self.rx.next;
+        let current = self
+            .rx
+            .held
+            .iter()
+            .flatten()
+            .filter(|h| !h.ready && h.start == next);
+        current.into_iter().any(|h| {
+            let i = ahead(h.start, seq);
+            i < 16 && slots[usize::from(h.slot)].received() & (1 << i) != 0
         })
     }
 
-    /// The reassembly buffer holding a complete message to hand out, if any.
+    /// The buffer holding the next complete message to hand out, if any.
     pub(crate) fn ready_slot(&self) -> Option<u8> {
-        self.rx.slot.filter(|_| self.rx.ready)
+        let oldest = self.rx.held.iter().flatten().filter(|h| h.ready);
+        oldest
+            .min_by_key(|h| h.order.wrapping_sub(self.rx.order))
+            .map(|h| h.slot)
     }
 
     /// The application has the message in `slot`: free the buffer.
     pub(crate) fn release_ready<const B: usize>(&mut self, slot: u8, slots: &mut [Reassembly<B>]) {
-        if self.rx.ready && self.rx.slot == Some(slot) {
-            self.rx.ready = false;
-            self.rx.slot = None;
+        for entry in self.rx.held.iter_mut() {
+            if entry.is_some_and(|h| h.ready && h.slot == slot) {
+                *entry = None;
+            }
         }
         if let Some(buf) = slots.get_mut(usize::from(slot)) {
             buf.release();

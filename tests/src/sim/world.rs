@@ -45,6 +45,12 @@ impl<N: Node> World<N> {
         self.nodes.len() - 1
     }
 
+    /// Replaces node `i` by `node` at `addr` (a restart, possibly from a new address);
+    /// returns the old node.
+    pub fn replace(&mut self, i: usize, addr: SocketAddr, node: N) -> N {
+        core::mem::replace(&mut self.nodes[i], (addr, node)).1
+    }
+
     /// The virtual time.
     pub fn now(&self) -> Instant {
         self.now

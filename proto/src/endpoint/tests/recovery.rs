@@ -1,203 +1,9 @@
-extern crate std;
+//! Loss, retransmission, failure, restarts and ordering.
 
-use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
-use crate::time::Duration;
-use crate::wire::{encode_packet, Ack, Chat, Frag, MAX_DATAGRAM, MAX_TEXT_LEN};
-
-type Ep = Endpoint<4, 4, 8, { 40 * 1024 }, 2, { 16 * 1024 }>;
-
-const A: PeerId = PeerId(1);
-const B: PeerId = PeerId(2);
-const C: PeerId = PeerId(3);
-
-fn addr(id: PeerId) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 4000 + id.0 as u16))
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Ev {
-    Msg(PeerId, String, bool),
-    Delivered(PeerId, MessageId),
-    Failed(PeerId, MessageId, FailReason),
-}
-
-fn endpoint(me: PeerId, peers: &[PeerId], seed: u64) -> Ep {
-    let mut ep = Ep::new(EndpointConfig {
-        link: LinkConfig::default(),
-        seed,
-    });
-    ep.set_local_id(me);
-    for &p in peers {
-        ep.add_peer(p, addr(p)).unwrap();
-    }
-    ep
-}
-
-fn events(ep: &mut Ep) -> Vec<Ev> {
-    let mut out = Vec::new();
-    while let Some(ev) = ep.poll_event() {
-        out.push(match ev {
-            Event::Message { from, text, to_all } => Ev::Msg(from, text.to_string(), to_all),
-            Event::Delivered { to, id } => Ev::Delivered(to, id),
-            Event::Failed { to, id, reason } => Ev::Failed(to, id, reason),
-        });
-    }
-    out
-}
-
-/// All datagrams `ep` wants to send now: (destination, bytes).
-fn drain(ep: &mut Ep, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
-    let mut buf = [0u8; MAX_DATAGRAM];
-    let mut out = Vec::new();
-    while let Some(t) = ep.poll_transmit(now, &mut buf) {
-        assert!(t.len <= MAX_DATAGRAM);
-        out.push((t.dst, buf[..t.len].to_vec()));
-    }
-    out
-}
-
-/// Moves datagrams among `eps` (indexed by id - 1) until quiet; `keep` may drop some.
-fn pump(eps: &mut [&mut Ep], now: Instant, mut keep: impl FnMut(&[u8]) -> bool) {
-    loop {
-        let mut moved = false;
-        for i in 0..eps.len() {
-            let from = addr(PeerId(i as u32 + 1));
-            for (dst, bytes) in drain(eps[i], now) {
-                moved = true;
-                let j = usize::from(dst.port() - 4001);
-                if keep(&bytes) {
-                    eps[j].handle_datagram(now, from, &bytes);
-                }
-            }
-        }
-        if !moved {
-            return;
-        }
-    }
-}
-
-fn all(_: &[u8]) -> bool {
-    true
-}
-
-#[test]
-fn direct_message_is_delivered_and_acknowledged() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let now = Instant::from_millis(1);
-    let id = a.send(now, B, "hello", false).unwrap();
-    pump(&mut [&mut a, &mut b], now, all);
-    assert_eq!(events(&mut b), [Ev::Msg(A, "hello".into(), false)]);
-    assert_eq!(events(&mut a), [Ev::Delivered(B, id)]);
-    assert_eq!(a.poll_timeout(), None, "nothing in flight");
-}
-
-#[test]
-fn long_non_ascii_text_is_split_and_reassembled() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let mut text = String::new();
-    while text.len() + 4 <= MAX_TEXT_LEN {
-        text.push(['é', '€', '😀', 'x'][text.len() % 4]);
-    }
-    let now = Instant::ZERO;
-    let id = a.send(now, B, &text, true).unwrap();
-    let packets = drain(&mut a, now);
-    assert!(packets.len() > 1 && packets.len() <= crate::wire::MAX_FRAGMENTS);
-    // Deliver them backwards: reassembly must put them in order.
-    for (_, bytes) in packets.iter().rev() {
-        b.handle_datagram(now, addr(A), bytes);
-    }
-    pump(&mut [&mut a, &mut b], now, all);
-    assert_eq!(events(&mut b), [Ev::Msg(A, text, true)]);
-    assert_eq!(events(&mut a), [Ev::Delivered(B, id)]);
-}
-
-#[test]
-fn acks_coalesce_and_go_before_chat() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let now = Instant::ZERO;
-    for text in ["one", "two", "three"] {
-        a.send(now, B, text, false).unwrap();
-    }
-    for (_, bytes) in drain(&mut a, now) {
-        b.handle_datagram(now, addr(A), &bytes);
-    }
-    b.send(now, A, "reply", false).unwrap();
-    let out = drain(&mut b, now);
-    let bodies: Vec<_> = out
-        .iter()
-        .map(|(_, p)| decode_packet(p).unwrap().body)
-        .collect();
-    // Only the first message fits the receiver's buffer until it is read, so one ack
-    // covers what was stored; then the reply.
-    assert!(matches!(bodies[0], Body::Ack(_)), "{bodies:?}");
-    assert!(matches!(bodies[1], Body::Chat(_)), "{bodies:?}");
-    assert_eq!(bodies.len(), 2);
-}
-
-#[test]
-fn duplicates_are_delivered_once() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let now = Instant::ZERO;
-    a.send(now, B, "once", false).unwrap();
-    let packets = drain(&mut a, now);
-    for _ in 0..3 {
-        b.handle_datagram(now, addr(A), &packets[0].1);
-        let _ = events(&mut b);
-    }
-    b.handle_datagram(now, addr(A), &packets[0].1);
-    assert!(events(&mut b).is_empty());
-    assert_eq!(b.counters().duplicates, 3);
-}
-
-#[test]
-fn forged_garbage_and_unknown_senders_are_counted_and_change_nothing() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let now = Instant::ZERO;
-    a.send(now, B, "real", false).unwrap();
-    let packets = drain(&mut a, now);
-    let forged_from = SocketAddr::from(([10, 0, 0, 9], 4001));
-    b.handle_datagram(now, forged_from, &packets[0].1);
-    b.handle_datagram(now, addr(A), &[1, 2, 3, 0xff]);
-    b.handle_datagram(now, addr(A), &[]);
-    let mut buf = [0u8; MAX_DATAGRAM];
-    let chat = Chat {
-        seq: 0,
-        base: 0,
-        to_all: false,
-        frag: Frag { index: 0, count: 1 },
-        text: "who?",
-    };
-    let n = encode_packet(&Packet::new(PeerId(9), Body::Chat(chat)), &mut buf).unwrap();
-    b.handle_datagram(now, addr(A), &buf[..n]);
-    assert!(events(&mut b).is_empty());
-    assert!(drain(&mut b, now).is_empty());
-    let c = b.counters();
-    assert_eq!(
-        (
-            c.dropped_bad_source,
-            c.dropped_undecodable,
-            c.dropped_unknown_peer
-        ),
-        (1, 2, 1)
-    );
-    // The real one still gets through.
-    b.handle_datagram(now, addr(A), &packets[0].1);
-    assert_eq!(events(&mut b), [Ev::Msg(A, "real".into(), false)]);
-}
-
-#[test]
-fn ipv4_mapped_source_matches_the_roster() {
-    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
-    let now = Instant::ZERO;
-    a.send(now, B, "mapped", false).unwrap();
-    let packets = drain(&mut a, now);
-    let mapped: SocketAddr = "[::ffff:127.0.0.1]:4001".parse().unwrap();
-    b.handle_datagram(now, mapped, &packets[0].1);
-    assert_eq!(events(&mut b), [Ev::Msg(A, "mapped".into(), false)]);
-}
+use crate::wire::{encode_packet, Chat, Frag, MAX_DATAGRAM};
 
 #[test]
 fn silent_peer_makes_the_message_fail_within_the_bound() {
@@ -390,4 +196,146 @@ fn a_small_receiver_refuses_what_it_cannot_hold() {
     }
     assert!(b.poll_event().is_none());
     assert!(b.counters().dropped_too_large > 0);
+}
+
+#[test]
+fn retransmissions_back_off_exponentially() {
+    let mut a = endpoint(A, &[B], 1);
+    let mut now = Instant::ZERO;
+    a.send(now, B, "echo?", false).unwrap();
+    let mut sent_at = Vec::new();
+    for _ in 0..6 {
+        if !drain(&mut a, now).is_empty() {
+            sent_at.push(now);
+        }
+        now = a.poll_timeout().unwrap();
+        a.handle_timeout(now);
+    }
+    let gaps: Vec<u64> = sent_at
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    // Initial RTO 500 ms, doubled each time, clamped at 2 s.
+    assert_eq!(gaps, [500, 1000, 2000, 2000, 2000]);
+    assert!(a.counters().retransmissions >= 5);
+}
+
+#[test]
+fn no_more_than_a_window_of_packets_is_in_flight() {
+    let mut a = endpoint(A, &[B], 1);
+    let now = Instant::ZERO;
+    let text = "w".repeat(MAX_TEXT_LEN);
+    a.send(now, B, &text, false).unwrap();
+    a.send(now, B, &text, false).unwrap();
+    a.send(now, B, &text[..3000], false).unwrap();
+    // 15 + 15 + 3 fragments queued; only the first WINDOW sequence numbers go out.
+    assert_eq!(drain(&mut a, now).len(), crate::link::WINDOW as usize);
+}
+
+#[test]
+fn a_stalled_reassembly_frees_its_buffer() {
+    let mut a = endpoint(A, &[B], 1);
+    let mut b = endpoint(B, &[A], 2);
+    let now = Instant::ZERO;
+    a.send(now, B, &"s".repeat(3000), false).unwrap();
+    let packets = drain(&mut a, now);
+    b.handle_datagram(now, addr(A), &packets[0].1);
+    let at = b.poll_timeout().expect("reassembly timer");
+    assert_eq!(at, now + LinkConfig::default().reassembly_timeout);
+    b.handle_timeout(at);
+    assert_eq!(b.counters().reassembly_timeouts, 1);
+    assert_eq!(b.poll_timeout(), None);
+    assert!(b.rx.iter().all(|r| !r.in_use()));
+}
+
+#[test]
+fn outcomes_are_reported_in_sending_order() {
+    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
+    let now = Instant::ZERO;
+    let ids: Vec<_> = ["1", "2", "3"]
+        .iter()
+        .map(|t| a.send(now, B, t, false).unwrap())
+        .collect();
+    pump(&mut [&mut a, &mut b], now, all);
+    let _ = events(&mut b);
+    // b read the first message only after all three arrived: the others come again.
+    let mut now = now;
+    for _ in 0..3 {
+        now = a.poll_timeout().unwrap_or(now);
+        a.handle_timeout(now);
+        pump(&mut [&mut a, &mut b], now, all);
+        let _ = events(&mut b);
+    }
+    let delivered: Vec<_> = events(&mut a)
+        .into_iter()
+        .map(|e| match e {
+            Ev::Delivered(_, id) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(delivered, ids);
+}
+
+#[test]
+fn an_early_message_waits_unacknowledged_until_the_gap_fills() {
+    let (mut a, mut b) = (endpoint(A, &[B], 1), endpoint(B, &[A], 2));
+    let now = Instant::ZERO;
+    let first = a.send(now, B, "first", false).unwrap();
+    let second = a.send(now, B, "second", false).unwrap();
+    let packets = drain(&mut a, now);
+    b.handle_datagram(now, addr(A), &packets[1].1);
+    assert!(events(&mut b).is_empty());
+    // The ack for the early packet must not acknowledge it: the first may still fail.
+    for (_, ack) in drain(&mut b, now) {
+        a.handle_datagram(now, addr(B), &ack);
+    }
+    assert!(events(&mut a).is_empty());
+    b.handle_datagram(now, addr(A), &packets[0].1);
+    assert_eq!(
+        events(&mut b),
+        [
+            Ev::Msg(A, "first".into(), false),
+            Ev::Msg(A, "second".into(), false)
+        ]
+    );
+    for (_, ack) in drain(&mut b, now) {
+        a.handle_datagram(now, addr(B), &ack);
+    }
+    assert_eq!(
+        events(&mut a),
+        [Ev::Delivered(B, first), Ev::Delivered(B, second)]
+    );
+    assert_eq!(a.counters().retransmissions, 0);
+}
+
+#[test]
+fn a_small_endpoint_fits_a_microcontroller_budget() {
+    std::eprintln!(
+        "HostEndpoint {} bytes, SmallEndpoint {} bytes",
+        core::mem::size_of::<HostEndpoint>(),
+        core::mem::size_of::<SmallEndpoint>()
+    );
+    // 16 KiB for the links, plus about 1 KiB for one incoming file transfer.
+    assert!(core::mem::size_of::<SmallEndpoint>() < 17 * 1024);
+}
+
+#[test]
+fn overlapping_messages_from_a_broken_sender_free_their_buffers() {
+    let mut b = endpoint(B, &[A], 2);
+    let now = Instant::ZERO;
+    let mut buf = [0u8; MAX_DATAGRAM];
+    // (seq, index, count): a later message at 1..3 overlapping the first one at 0..3.
+    for (seq, index, count) in [(1, 0, 2), (0, 0, 3), (2, 1, 2), (1, 1, 3), (2, 2, 3)] {
+        let chat = Chat {
+            seq,
+            base: 0,
+            to_all: false,
+            frag: Frag { index, count },
+            text: "x",
+        };
+        let n = encode_packet(&Packet::new(A, Body::Chat(chat)), &mut buf).unwrap();
+        b.handle_datagram(now, addr(A), &buf[..n]);
+    }
+    assert_eq!(events(&mut b), [Ev::Msg(A, "xxx".into(), false)]);
+    assert!(b.rx.iter().all(|r| !r.in_use()), "no buffer stays taken");
 }

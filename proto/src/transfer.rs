@@ -1,1 +1,0 @@
-//! File chunking and transfer state machines.

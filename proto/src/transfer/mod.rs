@@ -1,0 +1,100 @@
+//! File transfers between peers: offer, accept or refuse, windowed chunk sending with
+//! selective acknowledgements, loss recovery, rate control, reassembly at offsets and the
+//! whole-file integrity verdict.
+//!
+//! # What this module owns
+//!
+//! [`Transfers`] is the table of every transfer this node runs, both directions, with
+//! any number of peers (bounded by its const generics). It makes every decision about
+//! files on the wire: which name is acceptable ([`crate::names::file`]), the size limit,
+//! the accept policy, when to send which chunk, which chunks are lost, how fast to send,
+//! when to acknowledge, when the other side is gone, and whether the file arrived intact.
+//! It does no I/O: the host stores and reads the bytes.
+//!
+//! # Exchange
+//!
+//! ```text
+//! sender                              receiver
+//! FileOffer{name,size,chunk,hash} ──▶  name checked, size limit, policy (auto/ask/never)
+//!                                 ◀──  FileAccept | FileReject{reason}
+//! FileChunk{index,data} …         ──▶  Write{offset,data} to the host (zero-copy)
+//!                                 ◀──  FileAck{cumulative,limit,ranges}   (every 8 chunks / 1 ms)
+//!                                      all bytes in: Complete → host hashes → handle_hash
+//!                                 ◀──  FileDone (hash matches) | FileCancel{HashMismatch}
+//! ```
+//! Either side may send `FileCancel` at any time. Lost control packets are covered by
+//! the sender: it repeats its offer (with backoff) until it hears an answer, and once
+//! every chunk is acknowledged it repeats the offer as a probe; a receiver answers a
+//! repeated offer with whatever it last said (accept and an ack, `FileDone`, or its
+//! cancel), and keeps a finished transfer for [`Config::linger`] to do so.
+//!
+//! # Hashing
+//!
+//! The host hashes. Chunks arrive out of order and the core keeps no file data, so each
+//! [`Write`] carries `contiguous`, the length of the prefix known to be complete: a host
+//! can hash in order as that prefix grows (off the socket's path), and must call
+//! [`Transfers::handle_hash`] after [`Event::Complete`]. The core compares with the
+//! offer's hash and answers [`Event::Received`] (verified) or [`Event::Failed`] with
+//! [`CancelReason::HashMismatch`]; only after `Received` may the host move the file
+//! into place.
+//!
+//! # Sending: window, loss detection, rate control
+//!
+//! The sender keeps a window of `W` chunks above the lowest unacknowledged one, and
+//! never sends past the receiver's flow-control `limit`. Each transmission gets a
+//! sequence number; a chunk is declared lost when a chunk sent later was acknowledged
+//! and an RTT plus a reordering allowance (2·rttvar, at least min_rtt/4) has passed since
+//! it was sent (RACK's time threshold, so reordering is tolerated). A probe timeout retransmits
+//! everything unacknowledged, with exponential backoff; after [`Config::idle_timeout`]
+//! without any acknowledgement the transfer fails with [`CancelReason::Timeout`].
+//! Retransmissions go before new chunks.
+//!
+//! Rate control is **BBR-like** (model-based, delay/rate driven), not loss-driven:
+//! it estimates the bottleneck bandwidth as the windowed maximum of measured delivery
+//! rates over the last 10 round trips, and the round-trip propagation time as the
+//! minimum RTT over 10 s. It paces chunks at `gain × bandwidth` (startup gain 2.89 until
+//! the bandwidth stops growing, a drain phase, then the 8-phase probe cycle
+//! 1.25, 0.75, 1, …) and caps the data in flight at twice the bandwidth-delay product.
+//! Why: random loss (radio, a lossy link; 20 % in the simulation tests) does not lower
+//! the delivery rate of what does arrive, so the rate holds where loss-as-congestion
+//! AIMD would halve its window on every loss and collapse; but a real bottleneck that
+//! fills its queue stops the delivery rate from growing and raises the RTT, so the
+//! pacing rate follows the bottleneck and the in-flight cap keeps the queue to about
+//! one bandwidth-delay product; flows that share a bottleneck see their measured rates
+//! fall and back off as the 10-round maximum expires. (LEDBAT reacts to the queueing
+//! delay alone and yields to everything; here a file transfer should take its fair
+//! share, so BBR's model fits better.)
+//!
+//! **Pacing and batching.** Chunks leave through a token bucket filled at the pacing
+//! rate and holding up to 1 ms of data (at least 16 chunks), so a host may drain several
+//! chunks in one go and hand them to the kernel as a batch; when the bucket is empty,
+//! [`Transfers::poll_timeout`] says when the next chunk may go.
+//!
+//! # Host interface
+//!
+//! - control packets first: [`Transfers::poll_control`] (offers, answers, acks, done,
+//!   cancel) must be drained before [`Transfers::poll_chunk`], so acks are never
+//!   queued behind data; chat and its acks go before both;
+//! - the sender reads file bytes through a [`ChunkSource`] lent to `poll_chunk`;
+//! - the receiver's chunk data comes back from [`Transfers::handle_packet`] as a
+//!   [`Write`] that borrows the datagram: write `data` at `offset`.
+
+mod cc;
+mod manager;
+mod receiver;
+mod sender;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use manager::Transfers;
+pub use types::{
+    AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Fill, Progress, ReadError,
+    Role, SendError, SendStats, TransferKey, Transmit, Write,
+};
+
+/// The transfer table a desktop host uses (and `HostEndpoint`/`HostClient` hold): 4
+/// sends and 8 receives at once, 2048-chunk (about 2.3 MB) windows; about 400 KB, so a
+/// host keeps it boxed.
+pub type HostTransfers = Transfers<4, 8, 2048>;

@@ -1,0 +1,565 @@
+//! One outgoing transfer: offer, window, loss detection, retransmission, rate control.
+
+use heapless::Deque;
+
+use super::cc::{Bbr, Pacer, Rtt};
+use super::types::{Config, Event, FailReason, FileName, Progress, Role, SendStats, TransferKey};
+use crate::time::{Duration, Instant};
+use crate::wire::{Body, CancelReason, FileAck, FileOffer, FileRejectReason, PeerId, TransferId};
+
+const ACKED: u8 = 1;
+const IN_FLIGHT: u8 = 2;
+const RETX: u8 = 4;
+
+/// What the sender remembers of the latest transmission of one chunk.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    sent_at: Instant,
+    /// Bytes delivered when it was sent.
+    delivered: u64,
+    /// `sent_at − delivered_at` at send time, µs.
+    delivered_ago: u32,
+    /// `sent_at − first_sent_at` at send time, µs.
+    first_sent_ago: u32,
+    seq: u32,
+    flags: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SendState {
+    Offering,
+    Sending,
+    /// Every chunk acknowledged; waiting for the receiver's verdict.
+    AwaitDone,
+    Finished,
+}
+
+/// Timers of a sender, indexing its timer table.
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    /// Offer repeat, probe timeout, or the "are you done?" probe.
+    Retransmit = 0,
+    /// Re-check for RACK losses.
+    Loss = 1,
+    /// Give up.
+    Idle = 2,
+    /// The pacer allows the next chunk.
+    Pace = 3,
+}
+const TIMERS: usize = 4;
+
+/// What `ready` says about the next chunk.
+pub(super) enum Ready {
+    /// Send this chunk (index, length).
+    Chunk(u32, usize),
+    /// Nothing may go now.
+    Blocked,
+}
+
+/// Chunks a sender may send after the accept before any ack raises the limit: every
+/// receiver's window is at least this large.
+pub(super) const INITIAL_LIMIT: u32 = 32;
+
+/// Longest wait between repeated offers and probes.
+const MAX_REPEAT: Duration = Duration::from_secs(2);
+
+pub(super) struct Sender<const W: usize> {
+    pub(super) key: TransferKey,
+    name: FileName,
+    size: u64,
+    chunk: u16,
+    hash: [u8; 32],
+    nchunks: u32,
+    pub(super) state: SendState,
+    cfg: Config,
+    need_offer: bool,
+    offer_count: u32,
+    offer_sent_at: Instant,
+    pub(super) pending_cancel: Option<CancelReason>,
+    base: u32,
+    next_new: u32,
+    peer_limit: u32,
+    slots: [Slot; W],
+    sent: Deque<(u32, u32), W>,
+    lost: Deque<u32, W>,
+    seq: u32,
+    largest_acked: Option<u32>,
+    inflight: u64,
+    delivered: u64,
+    delivered_at: Instant,
+    first_sent_at: Instant,
+    next_round: u64,
+    rtt: Rtt,
+    bbr: Bbr,
+    pacer: Pacer,
+    pto_count: u32,
+    transmissions: u64,
+    retransmissions: u64,
+    timers: [Option<Instant>; TIMERS],
+    pub(super) events: Deque<Event<'static>, 4>,
+}
+
+impl<const W: usize> Sender<W> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        now: Instant,
+        peer: PeerId,
+        id: TransferId,
+        name: FileName,
+        size: u64,
+        hash: [u8; 32],
+        nchunks: u32,
+        cfg: Config,
+    ) -> Self {
+        let chunk = u64::from(cfg.chunk_size);
+        let mut timers = [None; TIMERS];
+        timers[Timer::Idle as usize] = Some(now + cfg.offer_timeout);
+        Sender {
+            key: TransferKey {
+                peer,
+                id,
+                role: Role::Send,
+            },
+            name,
+            size,
+            chunk: cfg.chunk_size,
+            hash,
+            nchunks,
+            state: SendState::Offering,
+            cfg,
+            need_offer: true,
+            offer_count: 0,
+            offer_sent_at: now,
+            pending_cancel: None,
+            base: 0,
+            next_new: 0,
+            peer_limit: INITIAL_LIMIT,
+            slots: [Slot::default(); W],
+            sent: Deque::new(),
+            lost: Deque::new(),
+            seq: 0,
+            largest_acked: None,
+            inflight: 0,
+            delivered: 0,
+            delivered_at: now,
+            first_sent_at: now,
+            next_round: 0,
+            rtt: Rtt::new(cfg.initial_rtt),
+            bbr: Bbr::new(chunk, cfg.initial_rtt),
+            pacer: Pacer::new(now, chunk),
+            pto_count: 0,
+            transmissions: 0,
+            retransmissions: 0,
+            timers,
+            events: Deque::new(),
+        }
+    }
+
+    fn event(&mut self, event: Event<'static>) {
+        // Cannot overflow: a sender emits at most two events (accepted, then an outcome).
+        let _ = self.events.push_back(event);
+    }
+
+    fn set(&mut self, timer: Timer, at: Option<Instant>) {
+        self.timers[timer as usize] = at;
+    }
+
+    fn len_of(&self, idx: u32) -> u64 {
+        let start = u64::from(idx) * u64::from(self.chunk);
+        (self.size - start).min(u64::from(self.chunk))
+    }
+
+    fn slot(&mut self, idx: u32) -> &mut Slot {
+        &mut self.slots[idx as usize % W]
+    }
+
+    pub(super) fn chunk_size(&self) -> u16 {
+        self.chunk
+    }
+
+    pub(super) fn progress(&self) -> Progress {
+        let bytes = (u64::from(self.base) * u64::from(self.chunk)).min(self.size);
+        Progress {
+            bytes,
+            size: self.size,
+        }
+    }
+
+    pub(super) fn stats(&self) -> SendStats {
+        SendStats {
+            srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            bandwidth: self.bbr.bandwidth(),
+            pacing_rate: self.bbr.pacing_rate(),
+            cwnd: self.bbr.cwnd(&self.rtt),
+            inflight: self.inflight,
+            transmissions: self.transmissions,
+            retransmissions: self.retransmissions,
+            loss_permille: self.bbr.loss_permille(),
+        }
+    }
+
+    pub(super) fn next_timeout(&self) -> Option<Instant> {
+        self.timers.iter().flatten().min().copied()
+    }
+
+    fn repeat_delay(&self) -> Duration {
+        let pto = self.rtt.pto(self.cfg.ack_delay);
+        pto.saturating_mul(1 << self.pto_count.min(6))
+    }
+
+    /// Ends the transfer from this side.
+    pub(super) fn cancel(&mut self, reason: CancelReason) {
+        if self.state == SendState::Finished {
+            return;
+        }
+        self.finish(FailReason::Cancelled(reason));
+        self.pending_cancel = Some(reason);
+    }
+
+    fn finish(&mut self, reason: FailReason) {
+        self.state = SendState::Finished;
+        self.timers = [None; TIMERS];
+        self.event(Event::Failed {
+            key: self.key,
+            reason,
+        });
+    }
+
+    /// The next control packet: the cancel, or the (repeated) offer.
+    pub(super) fn poll_control(&mut self, now: Instant) -> Option<Body<'_>> {
+        if let Some(reason) = self.pending_cancel.take() {
+            return Some(Body::FileCancel {
+                transfer: self.key.id,
+                reason,
+            });
+        }
+        if !self.need_offer || self.state == SendState::Finished {
+            return None;
+        }
+        self.need_offer = false;
+        if self.offer_count == 0 {
+            self.offer_sent_at = now;
+        }
+        self.offer_count += 1;
+        let delay = self.repeat_delay().min(MAX_REPEAT);
+        self.set(Timer::Retransmit, Some(now + delay));
+        self.pto_count += 1;
+        Some(Body::FileOffer(FileOffer {
+            transfer: self.key.id,
+            name: &self.name,
+            size: self.size,
+            chunk_size: self.chunk,
+            hash: self.hash,
+        }))
+    }
+
+    pub(super) fn on_accept(&mut self, now: Instant) {
+        if self.state != SendState::Offering {
+            return;
+        }
+        if self.offer_count == 1 {
+            self.rtt.sample(now, now - self.offer_sent_at);
+        }
+        self.state = SendState::Sending;
+        self.pto_count = 0;
+        self.need_offer = false;
+        self.pacer = Pacer::new(now, u64::from(self.chunk));
+        self.delivered_at = now;
+        self.first_sent_at = now;
+        self.set(Timer::Retransmit, None);
+        self.heard(now);
+        self.event(Event::Accepted { key: self.key });
+        if self.nchunks == 0 {
+            self.all_acked(now);
+        }
+    }
+
+    pub(super) fn on_reject(&mut self, reason: FileRejectReason) {
+        if self.state == SendState::Offering {
+            self.finish(FailReason::Rejected(reason));
+        }
+    }
+
+    pub(super) fn on_done(&mut self) {
+        if self.state == SendState::Finished {
+            return;
+        }
+        self.state = SendState::Finished;
+        self.timers = [None; TIMERS];
+        self.event(Event::Sent {
+            key: self.key,
+            size: self.size,
+        });
+    }
+
+    pub(super) fn on_peer_cancel(&mut self, reason: CancelReason) {
+        if self.state != SendState::Finished {
+            self.finish(FailReason::PeerCancelled(reason));
+        }
+    }
+
+    fn heard(&mut self, now: Instant) {
+        self.set(Timer::Idle, Some(now + self.cfg.idle_timeout));
+    }
+
+    fn all_acked(&mut self, now: Instant) {
+        self.state = SendState::AwaitDone;
+        self.sent.clear();
+        self.lost.clear();
+        self.inflight = 0;
+        self.pto_count = 0;
+        self.set(Timer::Loss, None);
+        self.set(Timer::Pace, None);
+        let delay = self.repeat_delay().min(MAX_REPEAT);
+        self.set(Timer::Retransmit, Some(now + delay));
+    }
+
+    /// Which chunk may go now (retransmissions first), subject to window, flow control,
+    /// congestion window and pacing.
+    pub(super) fn ready(&mut self, now: Instant) -> Ready {
+        if self.state != SendState::Sending || self.sent.is_full() {
+            return Ready::Blocked;
+        }
+        let Some(idx) = self.candidate() else {
+            return Ready::Blocked;
+        };
+        let len = self.len_of(idx);
+        if self.inflight + len > self.bbr.cwnd(&self.rtt) {
+            return Ready::Blocked;
+        }
+        let rate = self.bbr.pacing_rate();
+        if let Some(at) = self.pacer.ready(now, rate, u64::from(self.chunk), len) {
+            self.set(Timer::Pace, Some(at));
+            return Ready::Blocked;
+        }
+        self.set(Timer::Pace, None);
+        // `len` is at most `chunk_size` ≤ MAX_CHUNK.
+        Ready::Chunk(idx, len as usize)
+    }
+
+    fn candidate(&mut self) -> Option<u32> {
+        while let Some(&idx) = self.lost.front() {
+            if idx >= self.base && self.slots[idx as usize % W].flags & ACKED == 0 {
+                return Some(idx);
+            }
+            self.lost.pop_front();
+        }
+        let open = self.next_new < self.nchunks
+            && u64::from(self.next_new) < u64::from(self.base) + W as u64
+            && self.next_new < self.peer_limit;
+        open.then_some(self.next_new)
+    }
+
+    /// Records that chunk `idx` (from [`Self::ready`]) went out.
+    pub(super) fn on_sent(&mut self, now: Instant, idx: u32) {
+        let len = self.len_of(idx);
+        let retx = idx < self.next_new;
+        self.transmissions += 1;
+        if retx {
+            self.retransmissions += 1;
+            self.lost.pop_front();
+        } else {
+            self.next_new += 1;
+        }
+        if self.inflight == 0 {
+            self.delivered_at = now;
+            self.first_sent_at = now;
+        }
+        self.seq += 1;
+        let slot = Slot {
+            sent_at: now,
+            delivered: self.delivered,
+            delivered_ago: micros_u32(now - self.delivered_at),
+            first_sent_ago: micros_u32(now - self.first_sent_at),
+            seq: self.seq,
+            flags: IN_FLIGHT | if retx { RETX } else { 0 },
+        };
+        *self.slot(idx) = slot;
+        self.inflight += len;
+        self.bbr.on_sent(len);
+        // Cannot fail: `ready` refused to send while the ring was full.
+        let _ = self.sent.push_back((idx, self.seq));
+        self.pacer.spend(len);
+        let delay = self.repeat_delay();
+        self.set(Timer::Retransmit, Some(now + delay));
+    }
+
+    pub(super) fn on_ack(&mut self, now: Instant, ack: &FileAck) {
+        if !matches!(self.state, SendState::Sending | SendState::AwaitDone) || !self.valid(ack) {
+            return;
+        }
+        self.heard(now);
+        self.peer_limit = self.peer_limit.max(ack.limit);
+        if self.state == SendState::AwaitDone {
+            return;
+        }
+        // The most recently sent chunk this ack covers: overall, and first-sent only.
+        let mut newest: [Option<Slot>; 2] = [None; 2];
+        let cum = ack.cumulative.min(self.next_new);
+        while self.base < cum {
+            self.acked(self.base, &mut newest);
+            self.advance();
+        }
+        for r in &ack.ranges {
+            for idx in r.start.max(self.base)..r.end.min(self.next_new) {
+                self.acked(idx, &mut newest);
+            }
+        }
+        while self.base < self.next_new && self.slots[self.base as usize % W].flags & ACKED != 0 {
+            self.advance();
+        }
+        if let Some(slot) = newest[1] {
+            self.rtt_sample(now, &slot);
+        }
+        if let Some(slot) = newest[0] {
+            self.sample(now, &slot);
+        }
+        self.detect_losses(now);
+        self.bbr.on_inflight(now, self.inflight, &self.rtt);
+        if self.base == self.nchunks {
+            self.all_acked(now);
+        } else if self.inflight == 0 {
+            self.set(Timer::Retransmit, None);
+        }
+    }
+
+    fn valid(&self, ack: &FileAck) -> bool {
+        ack.cumulative <= self.nchunks
+            && ack
+                .ranges
+                .iter()
+                .all(|r| r.start < r.end && r.end <= self.nchunks)
+    }
+
+    fn advance(&mut self) {
+        *self.slot(self.base) = Slot::default();
+        self.base += 1;
+    }
+
+    fn acked(&mut self, idx: u32, newest: &mut [Option<Slot>; 2]) {
+        let len = self.len_of(idx);
+        let slot = *self.slot(idx);
+        if slot.flags & ACKED != 0 {
+            return;
+        }
+        if slot.flags & IN_FLIGHT != 0 {
+            self.inflight -= len;
+        }
+        self.slot(idx).flags = ACKED | (slot.flags & RETX);
+        self.delivered += len;
+        self.largest_acked = self.largest_acked.max(Some(slot.seq));
+        if newest[0].is_none_or(|n| n.seq < slot.seq) {
+            newest[0] = Some(slot);
+        }
+        if slot.flags & RETX == 0 && newest[1].is_none_or(|n| n.seq < slot.seq) {
+            newest[1] = Some(slot);
+        }
+    }
+
+    /// RTT sample from the most recently sent first transmission this ack covered
+    /// (a retransmission's ack is ambiguous).
+    fn rtt_sample(&mut self, now: Instant, slot: &Slot) {
+        self.rtt.sample(now, now - slot.sent_at);
+        self.bbr.on_rtt(now - slot.sent_at);
+    }
+
+    /// Delivery-rate sample from the most recently sent chunk this ack covered.
+    fn sample(&mut self, now: Instant, slot: &Slot) {
+        self.pto_count = 0;
+        let delivered_at =
+            Instant::from_micros(slot.sent_at.as_micros() - u64::from(slot.delivered_ago));
+        let ack_elapsed = (now - delivered_at).as_micros();
+        let interval = ack_elapsed.max(u64::from(slot.first_sent_ago));
+        let round_start = slot.delivered >= self.next_round;
+        if round_start {
+            self.next_round = self.delivered;
+        }
+        self.delivered_at = now;
+        self.first_sent_at = slot.sent_at;
+        // Shorter intervals than the minimum RTT are ack compression, not bandwidth.
+        let valid = interval >= self.rtt.min_rtt().as_micros().max(1);
+        let rate =
+            valid.then(|| super::cc::mul_div(self.delivered - slot.delivered, 1_000_000, interval));
+        self.bbr.on_ack(now, rate, round_start, &self.rtt);
+    }
+
+    /// RACK-style: a chunk is lost once one sent later was acknowledged and the reorder
+    /// window has passed since it was sent. (No packet-count threshold: reordering by
+    /// more than a few datagrams is common at high rates.)
+    fn detect_losses(&mut self, now: Instant) {
+        self.set(Timer::Loss, None);
+        let Some(largest) = self.largest_acked else {
+            return;
+        };
+        let window = self.rtt.reorder_window();
+        while let Some(&(idx, seq)) = self.sent.front() {
+            if !self.live(idx, seq) {
+                self.sent.pop_front();
+                continue;
+            }
+            if seq >= largest {
+                break;
+            }
+            let sent_at = self.slots[idx as usize % W].sent_at;
+            if now < sent_at + window {
+                self.set(Timer::Loss, Some(sent_at + window));
+                break;
+            }
+            self.sent.pop_front();
+            self.mark_lost(idx);
+        }
+    }
+
+    fn live(&self, idx: u32, seq: u32) -> bool {
+        let slot = &self.slots[idx as usize % W];
+        idx >= self.base && slot.seq == seq && slot.flags & IN_FLIGHT != 0
+    }
+
+    fn mark_lost(&mut self, idx: u32) {
+        let len = self.len_of(idx);
+        self.slot(idx).flags &= !IN_FLIGHT;
+        self.inflight -= len;
+        self.bbr.on_lost(len);
+        // Cannot fail: every queued index is a distinct unacknowledged chunk of the
+        // window (it leaves the flight when queued and rejoins only when resent).
+        let _ = self.lost.push_back(idx);
+    }
+
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.timers[Timer::Idle as usize]) {
+            self.cancel(CancelReason::Timeout);
+            return;
+        }
+        if due(self.timers[Timer::Pace as usize]) {
+            self.set(Timer::Pace, None);
+        }
+        if due(self.timers[Timer::Loss as usize]) {
+            self.detect_losses(now);
+        }
+        if due(self.timers[Timer::Retransmit as usize]) {
+            self.set(Timer::Retransmit, None);
+            self.on_probe_timeout();
+        }
+    }
+
+    fn on_probe_timeout(&mut self) {
+        match self.state {
+            SendState::Offering | SendState::AwaitDone => self.need_offer = true,
+            SendState::Sending => {
+                self.pto_count += 1;
+                while let Some((idx, seq)) = self.sent.pop_front() {
+                    if self.live(idx, seq) {
+                        self.mark_lost(idx);
+                    }
+                }
+            }
+            SendState::Finished => {}
+        }
+    }
+}
+
+fn micros_u32(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
