@@ -92,9 +92,9 @@ pub struct LinkConfig {
     pub rto: RtoConfig,
     /// Transmissions of a packet before its message fails (at least 1).
     pub max_tries: u8,
-    /// A partly reassembled message with no new fragment for this long is dropped, so a
-    /// vanished sender cannot hold a reassembly buffer forever. Longer than the time a
-    /// sender takes to give up.
+    /// Messages held but not deliverable (partial, or behind a gap) with no new fragment
+    /// for this long are dropped, so a vanished sender cannot hold reassembly buffers
+    /// forever. Longer than the time a sender takes to give up.
     pub reassembly_timeout: Duration,
 }
 
@@ -143,7 +143,8 @@ pub struct Counters {
     pub stale_acks: u64,
     /// Chat packets sent again after a timeout.
     pub retransmissions: u64,
-    /// Partly reassembled messages dropped after [`LinkConfig::reassembly_timeout`].
+    /// Times undeliverable held messages were dropped after
+    /// [`LinkConfig::reassembly_timeout`].
     pub reassembly_timeouts: u64,
 }
 
@@ -317,7 +318,7 @@ impl<const Q: usize> Link<Q> {
         }
         if self.expired(Timer::Reassembly, now) {
             self.timers[Timer::Reassembly as usize] = None;
-            if self.drop_incomplete(slots) {
+            if self.drop_unready(slots) {
                 counters.reassembly_timeouts += 1;
             }
         }

@@ -107,12 +107,12 @@ impl<const Q: usize> Link<Q> {
         self.update_reassembly_timer();
     }
 
-    /// Drops every partly received message; returns whether there was one.
-    pub(super) fn drop_incomplete<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) -> bool {
+    /// Drops every message not yet deliverable (partial, or complete behind a gap); returns
+    /// whether there was one. None of them was acknowledged, so none counts as delivered.
+    pub(super) fn drop_unready<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) -> bool {
         let mut dropped = false;
         for entry in self.rx.held.iter_mut() {
-            if let Some(h) = entry.filter(|h| !h.ready && !slots[usize::from(h.slot)].is_complete())
-            {
+            if let Some(h) = entry.filter(|h| !h.ready) {
                 slots[usize::from(h.slot)].release();
                 *entry = None;
                 dropped = true;

@@ -339,3 +339,28 @@ fn overlapping_messages_from_a_broken_sender_free_their_buffers() {
     assert_eq!(events(&mut b), [Ev::Msg(A, "xxx".into(), false)]);
     assert!(b.rx.iter().all(|r| !r.in_use()), "no buffer stays taken");
 }
+
+#[test]
+fn a_message_stuck_behind_a_gap_is_dropped_after_the_timeout() {
+    let mut b = endpoint(B, &[A], 2);
+    let now = Instant::ZERO;
+    let mut buf = [0u8; MAX_DATAGRAM];
+    let chat = Chat {
+        seq: 1,
+        base: 0,
+        to_all: false,
+        frag: Frag { index: 0, count: 1 },
+        text: "early",
+    };
+    let n = encode_packet(&Packet::new(A, Body::Chat(chat)), &mut buf).unwrap();
+    b.handle_datagram(now, addr(A), &buf[..n]);
+    assert!(events(&mut b).is_empty());
+    let at = b.poll_timeout().expect("reassembly timer");
+    b.handle_timeout(at);
+    assert!(
+        events(&mut b).is_empty(),
+        "never acknowledged, so never owed"
+    );
+    assert!(b.rx.iter().all(|r| !r.in_use()));
+    assert_eq!(b.counters().reassembly_timeouts, 1);
+}
