@@ -8,14 +8,17 @@
 //!   are in flight at once. One retransmission timer per link (RFC 6298: SRTT, RTTVAR,
 //!   clamped RTO, Karn's rule, exponential backoff) resends what is unacknowledged; a
 //!   message whose packets went [`LinkConfig::max_tries`] times unanswered is given up
-//!   and reported as failed — never dropped silently. Every `Chat` carries the sender's
-//!   `base` (lowest unsettled sequence number) so the receiver skips given-up messages.
+//!   and reported as failed — never dropped silently; then every message still queued
+//!   for that peer fails with it. Every `Chat` carries the sender's `base` (lowest
+//!   unsettled sequence number) so the receiver skips given-up messages.
 //! - **Receiving.** Messages are delivered once each and in order: a packet below the
-//!   next expected number is a duplicate (acknowledged again, not delivered); fragments of
-//!   the next message are reassembled in a buffer lent by the caller; packets of later
-//!   messages are not stored (the sender resends them). Every accepted packet makes the
-//!   link owe one `Ack` (cumulative `next` plus a bitmap); acks for everything received
-//!   between two `poll_transmit` calls are coalesced into one.
+//!   next expected number is a duplicate (acknowledged again, not delivered); fragments
+//!   are reassembled in buffers lent by the caller, the next message's and up to
+//!   [`RX_HOLD`] in all (later messages that arrived early are kept but not acknowledged
+//!   until the gap before them fills: an acknowledged message counts as delivered, so it
+//!   must never wait behind one its sender may give up). Every packet makes the link owe
+//!   one `Ack` (cumulative `next` plus a bitmap of the next message's fragments); acks
+//!   for everything received between two `poll_transmit` calls are coalesced into one.
 //!
 //! A fresh link starts its sequence numbers at a random value from the host's seed, and a
 //! fresh receiver adopts the first `base` it sees; together with the `base` check (a base
