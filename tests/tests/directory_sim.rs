@@ -25,7 +25,7 @@ fn server(seed: u64) -> Node {
     config.stall_timeout = Duration::from_secs(3);
     Server::new(
         vec![Slot::EMPTY; 64],
-        std::iter::repeat_with(Conn::new).take(80).collect(),
+        core::iter::repeat_with(Conn::new).take(80).collect(),
         vec![Record::EMPTY; 256],
         config,
     )
@@ -313,7 +313,8 @@ fn a_silently_cut_client_is_reported_left_after_the_heartbeat_timeout() {
         };
         assert!(
             w.run_until(Duration::from_secs(5), idle),
-            "seed {seed}: no idle timeout: {:?}", w.peers[0].events
+            "seed {seed}: no idle timeout: {:?}",
+            w.peers[0].events
         );
         // Back on the network, it logs in again and everyone sees everyone.
         w.peers[0].cut = false;
