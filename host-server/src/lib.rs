@@ -71,7 +71,14 @@ impl Default for ServerConfig {
 /// Binds the TCP listener on `addr` and a UDP socket on the same IP and port number
 /// (the probe socket). With port 0 the TCP port is chosen first and reused for UDP.
 pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
-    let listener = TcpListener::bind(addr).await?;
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // A long accept queue: a burst of logins waits here instead of retrying SYNs.
+    let listener = socket.listen(4096)?;
     let udp = UdpSocket::bind(listener.local_addr()?).await?;
     Ok((listener, udp))
 }
@@ -91,6 +98,7 @@ pub async fn serve(
     tracing::info!(%local, max_clients = config.max_clients, "directory server listening");
     let timers = tokio::spawn(accept::timers(Arc::clone(&shared)));
     let probes = tokio::spawn(accept::probes(Arc::clone(&shared), udp));
+    let waker = tokio::spawn(node::waker(Arc::clone(&shared)));
     tokio::select! {
         () = accept::accept_loop(Arc::clone(&shared), listener) => {}
         () = shutdown => {}
@@ -101,6 +109,7 @@ pub async fn serve(
     accept::until_finished(&shared).await;
     timers.abort();
     probes.abort();
+    waker.abort();
     tracing::info!("directory server stopped");
     Ok(())
 }

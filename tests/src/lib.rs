@@ -1,5 +1,6 @@
 //! Shared helpers for Peerchat end-to-end tests, simulation and benchmarks.
 
+pub mod bench;
 pub mod client;
 pub mod client_bench;
 pub mod procs;
