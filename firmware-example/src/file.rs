@@ -3,7 +3,7 @@
 //! acks, the hash verdict); this slot only stores the bytes it is told to write and
 //! hashes them when told the file is complete.
 
-use peerchat_proto::names::user::UserName;
+use peerchat_proto::wire::MAX_FILE_NAME_LEN;
 
 /// Largest file the device accepts.
 pub const FILE_CAP: usize = 4096;
@@ -14,7 +14,7 @@ pub const FILE_CAP: usize = 4096;
 pub enum SlotError {
     /// The slot holds another file.
     Busy,
-    /// The file is larger than [`FILE_CAP`].
+    /// The file is larger than [`FILE_CAP`] (or its name longer than a wire name).
     TooLarge,
     /// Data for no file, or outside the announced size.
     OutOfRange,
@@ -32,17 +32,12 @@ impl core::fmt::Display for SlotError {
 
 impl core::error::Error for SlotError {}
 
-/// A file being received.
-#[derive(Debug, Clone, Copy)]
-struct Incoming {
-    from: UserName,
-    size: usize,
-}
-
 /// The fixed buffer for one incoming file.
 pub struct FileSlot {
     data: [u8; FILE_CAP],
-    incoming: Option<Incoming>,
+    name: heapless::String<MAX_FILE_NAME_LEN>,
+    /// The announced size while a file is being received.
+    size: Option<usize>,
 }
 
 impl Default for FileSlot {
@@ -56,31 +51,39 @@ impl FileSlot {
     pub const fn new() -> FileSlot {
         FileSlot {
             data: [0; FILE_CAP],
-            incoming: None,
+            name: heapless::String::new(),
+            size: None,
         }
     }
 
     /// Whether a file is being received.
     pub fn is_busy(&self) -> bool {
-        self.incoming.is_some()
+        self.size.is_some()
     }
 
-    /// Starts receiving `size` bytes from `from`.
-    pub fn begin(&mut self, from: UserName, size: u64) -> Result<(), SlotError> {
-        if self.incoming.is_some() {
+    /// The file's name (empty when idle).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Starts receiving `size` bytes of the file `name`.
+    pub fn begin(&mut self, name: &str, size: u64) -> Result<(), SlotError> {
+        if self.size.is_some() {
             return Err(SlotError::Busy);
         }
         let size = usize::try_from(size)
             .ok()
             .filter(|&s| s <= FILE_CAP)
             .ok_or(SlotError::TooLarge)?;
-        self.incoming = Some(Incoming { from, size });
+        self.name.clear();
+        self.name.push_str(name).map_err(|_| SlotError::TooLarge)?;
+        self.size = Some(size);
         Ok(())
     }
 
     /// Stores `data` at `offset`.
     pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SlotError> {
-        let size = self.incoming.ok_or(SlotError::OutOfRange)?.size;
+        let size = self.size.ok_or(SlotError::OutOfRange)?;
         let start = usize::try_from(offset).map_err(|_| SlotError::OutOfRange)?;
         let end = start.checked_add(data.len()).ok_or(SlotError::OutOfRange)?;
         if end > size {
@@ -90,16 +93,17 @@ impl FileSlot {
         Ok(())
     }
 
-    /// The sender, size and BLAKE3 hash of the whole file (the slot stays busy until
+    /// The size and BLAKE3 hash of the whole file (the slot stays busy until
     /// [`FileSlot::clear`]).
-    pub fn finish(&self) -> Option<(UserName, usize, [u8; 32])> {
-        let Incoming { from, size } = self.incoming?;
-        Some((from, size, *blake3::hash(&self.data[..size]).as_bytes()))
+    pub fn finish(&self) -> Option<(usize, [u8; 32])> {
+        let size = self.size?;
+        Some((size, *blake3::hash(&self.data[..size]).as_bytes()))
     }
 
     /// Forgets the file.
     pub fn clear(&mut self) {
-        self.incoming = None;
+        self.size = None;
+        self.name.clear();
     }
 }
 

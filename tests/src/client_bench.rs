@@ -23,7 +23,83 @@ use peerchat_proto::wire::{
 };
 use peerchat_proto::Instant;
 
+use crate::bench::Table;
 use crate::client::{ChatClient, ServerProc};
+
+/// Message sizes measured (bytes of text; the raw datagram has the same size).
+const SIZES: [usize; 2] = [64, 1000];
+
+/// Runs the `chat` scenario: for each size, raw UDP, client cores and real processes,
+/// in that order, in the same run. `BENCH_CHAT_ROUNDS` sets the round trips per
+/// measurement (default 2000; a quarter of that for the processes).
+pub fn run() -> Table {
+    let rounds: usize = std::env::var("BENCH_CHAT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut table = Table::new(
+        "chat: send → delivered round trip over loopback vs raw UDP ping-pong",
+        &[
+            "size (B)",
+            "measurement",
+            "round trips",
+            "p50 (µs)",
+            "p99 (µs)",
+            "p50 / raw",
+            "p99 / raw",
+        ],
+    );
+    for size in SIZES {
+        let mut raw = raw_udp_rtt(size, rounds);
+        let raw_p50 = percentile(&mut raw, 50.0);
+        let raw_p99 = percentile(&mut raw, 99.0);
+        let measured = [
+            ("raw UDP echo", raw),
+            (
+                "client cores, loopback sockets",
+                core_chat_rtt(size, rounds),
+            ),
+            (
+                "peerchat --json processes",
+                process_chat_rtt(size, (rounds / 4).max(1)),
+            ),
+        ];
+        for (name, mut samples) in measured {
+            let p50 = percentile(&mut samples, 50.0);
+            let p99 = percentile(&mut samples, 99.0);
+            table.row(vec![
+                size.to_string(),
+                name.to_owned(),
+                samples.len().to_string(),
+                micros(p50),
+                micros(p99),
+                ratio(p50, raw_p50),
+                ratio(p99, raw_p99),
+            ]);
+        }
+    }
+    table.notes.push(
+        "Raw UDP: a datagram of the same size to an echo thread and back. Client cores: \
+         two `peerchat-proto` client nodes on real loopback sockets, the receiver on its \
+         own thread (the protocol's own cost: encode, reliable link, ack). Processes: \
+         `/msg` written to one `peerchat --json` process's stdin until its `delivered` \
+         line is read (adds two pipe hops, the engine task and JSON). Goal: client \
+         cores p50 ≤ 1.5× raw."
+            .to_owned(),
+    );
+    table
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        return "-".to_owned();
+    }
+    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+}
 
 /// The `p`-th percentile (0–100) of `samples` (sorted in place).
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -265,26 +341,5 @@ mod tests {
         let mut samples = vec![Duration::from_micros(3), Duration::from_micros(1)];
         assert_eq!(percentile(&mut samples, 50.0), Duration::from_micros(1));
         assert_eq!(percentile(&mut samples, 100.0), Duration::from_micros(3));
-    }
-}
-
-#[cfg(test)]
-mod figures {
-    use super::*;
-
-    /// `cargo test --release -p peerchat-tests --lib figures -- --ignored --nocapture`
-    #[test]
-    #[ignore = "a measurement, not a test"]
-    fn print_chat_round_trips() {
-        let show = |size: usize, name: &str, mut s: Vec<Duration>| {
-            let p50 = percentile(&mut s, 50.0);
-            let p99 = percentile(&mut s, 99.0);
-            println!("{size} B {name}: p50 {p50:?} p99 {p99:?} n {}", s.len());
-        };
-        for size in [64, 1000] {
-            show(size, "raw", raw_udp_rtt(size, 2000));
-            show(size, "core", core_chat_rtt(size, 2000));
-            show(size, "process", process_chat_rtt(size, 500));
-        }
     }
 }

@@ -11,13 +11,22 @@
 
 use core::net::SocketAddr;
 
-use peerchat_proto::client::{ClientConfig, Event, SmallClient};
+use peerchat_proto::client::{Client, ClientConfig, Event};
+use peerchat_proto::transfer::TransferKey;
 use peerchat_proto::wire::{RejectReason, MAX_CLIENT_FRAME, MAX_DATAGRAM};
 use peerchat_proto::{Duration, Instant};
 
+use crate::file::FileSlot;
 use crate::platform::{NetError, Platform};
 use crate::reply::Reply;
+
+mod files;
 use crate::{error, info, warn};
+
+/// The device's client node: `proto`'s small client (16 peers, 4 queued messages per
+/// peer, 16 texts in 4 KiB, 2 reassembly buffers of 2 KiB), receive-only for files (no
+/// send slot, one receive slot, a window of 8 chunks: a 4 KiB file is 4 chunks).
+pub type DeviceClient = Client<16, 4, 16, 4096, 2, 2048, 0, 1, 8>;
 
 /// Bytes read from the control connection at a time.
 const TCP_CHUNK: usize = 512;
@@ -47,7 +56,7 @@ pub struct BadName;
 
 /// The device's memory: the client node and its buffers.
 pub struct Device {
-    client: SmallClient,
+    client: DeviceClient,
     tcp_rx: [u8; TCP_CHUNK],
     /// Unconsumed bytes of `tcp_rx` are `tcp_rx[tcp_start..tcp_end]`.
     tcp_start: usize,
@@ -55,6 +64,11 @@ pub struct Device {
     datagram: [u8; MAX_DATAGRAM],
     frame: [u8; MAX_CLIENT_FRAME],
     reply: Reply,
+    file: FileSlot,
+    /// The transfer whose bytes go into `file`.
+    file_key: Option<TransferKey>,
+    /// The hash of the complete file, reported to the core and then to the sender.
+    file_hash: [u8; 32],
     stopping: Option<Instant>,
 }
 
@@ -67,7 +81,8 @@ impl Device {
             server,
             seed,
         };
-        let client = SmallClient::new(config).map_err(|_| BadName)?;
+        let mut client = DeviceClient::new(config).map_err(|_| BadName)?;
+        client.files().set_config(files::config());
         Ok(Device {
             client,
             tcp_rx: [0; TCP_CHUNK],
@@ -76,6 +91,9 @@ impl Device {
             datagram: [0; MAX_DATAGRAM],
             frame: [0; MAX_CLIENT_FRAME],
             reply: Reply::new(),
+            file: FileSlot::new(),
+            file_key: None,
+            file_hash: [0; 32],
             stopping: None,
         })
     }
@@ -160,9 +178,7 @@ impl Device {
     fn read_datagrams<P: Platform>(&mut self, p: &mut P, now: Instant) {
         for _ in 0..DATAGRAM_BURST {
             match p.recv_from(&mut self.datagram) {
-                Ok(Some((n, from))) => {
-                    self.client.handle_datagram(now, from, &self.datagram[..n]);
-                }
+                Ok(Some((n, from))) => self.handle_datagram(p, now, from, n),
                 Ok(None) => return,
                 Err(e) => {
                     warn!(p, "UDP receive failed: {}", e);
@@ -184,6 +200,7 @@ impl Device {
                 Step::Moved => moved = true,
                 Step::Exit(exit) => return Some(exit),
             }
+            moved |= self.next_file_event(p, now);
             if !moved {
                 return None;
             }

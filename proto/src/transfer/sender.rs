@@ -60,8 +60,9 @@ pub(super) enum Ready {
 /// receiver's window is at least this large.
 pub(super) const INITIAL_LIMIT: u32 = 32;
 
-/// Longest wait between repeated offers and probes.
-const MAX_REPEAT: Duration = Duration::from_secs(2);
+/// Longest wait between repeated offers and probes (unless the RTT is longer): the
+/// idle timeout leaves room for several, so a few lost answers do not end a transfer.
+const MAX_REPEAT: Duration = Duration::from_secs(1);
 
 pub(super) struct Sender<const W: usize> {
     pub(super) key: TransferKey,
@@ -203,9 +204,12 @@ impl<const W: usize> Sender<W> {
         self.timers.iter().flatten().min().copied()
     }
 
+    /// The probe timeout with exponential backoff, capped at [`MAX_REPEAT`] (or two
+    /// probe timeouts on a path slower than that).
     fn repeat_delay(&self) -> Duration {
         let pto = self.rtt.pto(self.cfg.ack_delay);
-        pto.saturating_mul(1 << self.pto_count.min(6))
+        let cap = MAX_REPEAT.max(pto.saturating_mul(2));
+        pto.saturating_mul(1 << self.pto_count.min(6)).min(cap)
     }
 
     /// Ends the transfer from this side.
@@ -242,7 +246,7 @@ impl<const W: usize> Sender<W> {
             self.offer_sent_at = now;
         }
         self.offer_count += 1;
-        let delay = self.repeat_delay().min(MAX_REPEAT);
+        let delay = self.repeat_delay();
         self.set(Timer::Retransmit, Some(now + delay));
         self.pto_count += 1;
         Some(Body::FileOffer(FileOffer {
@@ -311,7 +315,7 @@ impl<const W: usize> Sender<W> {
         self.pto_count = 0;
         self.set(Timer::Loss, None);
         self.set(Timer::Pace, None);
-        let delay = self.repeat_delay().min(MAX_REPEAT);
+        let delay = self.repeat_delay();
         self.set(Timer::Retransmit, Some(now + delay));
     }
 

@@ -53,7 +53,10 @@ impl Table {
 pub type Scenario = (&'static str, fn() -> Table);
 
 /// Every scenario, in the order `bench` runs them when none is named.
-pub const SCENARIOS: &[Scenario] = &[("directory", directory::run)];
+pub const SCENARIOS: &[Scenario] = &[
+    ("directory", directory::run),
+    ("chat", crate::client_bench::run),
+];
 
 /// Runs the named scenario; `None` if there is no such scenario.
 pub fn run(name: &str) -> Option<Table> {

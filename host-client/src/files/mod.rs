@@ -1,0 +1,352 @@
+//! Files on the host: what the protocol core's transfer table
+//! ([`peerchat_proto::transfer`]) cannot do itself — read and hash files to send, store
+//! received bytes, and put verified files in place. Every decision (names, limits,
+//! accept policy, retries, the hash verdict) stays in the core.
+//!
+//! # How the engine uses it
+//!
+//! ```text
+//! start:      let files = Files::new(options)?;  core.files().set_config(files.core_config());
+//! /send N P:  let out = files::prepare(path, files.max_file_size()).await?   // one error line
+//!             let key = core.files().send(now, peer_id, &out.name, out.size, out.hash)?;
+//!             files.started(key, "N", out);
+//! datagram:   if let Some(w) = core.handle_datagram(now, from, bytes) { files.write(&w) }
+//! transmit:   if let Some(fill) = t.fill {
+//!                 if files.fill(&fill, &mut buf).is_err() {       // drop this datagram
+//!                     core.files().cancel(now, fill.key, CancelReason::ReadFailed); } }
+//! events:     while let Some(e) = core.files().poll_event() { … files.on_event(e, peer_name, core.files(), now) }
+//!             (collect the event first: it borrows the table)
+//! select!:    report = files.next_report() => files.on_report(report, core.files(), now)
+//! /accept ID: files.accept(id, core.files(), now);   /decline ID: files.decline(id, core.files(), now)
+//! progress:   files.progress(std_now, core.files_ref())  (at most 10 per second per transfer)
+//! ```
+//! Each returns the [`UiEvent`]s to show. Storage runs on one writer thread per
+//! incoming file (see [`store`]); hashing of outgoing files runs on tokio's blocking
+//! pool; the engine task only copies chunk bytes into the writer's queue and reads chunk
+//! bytes for outgoing datagrams with one `pread` each.
+
+mod send;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use core::time::Duration;
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant as StdInstant;
+
+use peerchat_proto::transfer::{
+    AcceptPolicy, Config, Event, Fill, HostTransfers, Role, TransferKey, Write,
+};
+use peerchat_proto::wire::CancelReason;
+use peerchat_proto::Instant;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::event::{Direction, UiEvent};
+#[allow(unused_imports)] // the engine's API
+pub(crate) use send::{prepare, prepare_blocking, Outgoing, PrepareError};
+use store::Incoming;
+pub(crate) use store::Report;
+
+/// The receiver options (`--downloads`, `--max-file-size`, `--accept`).
+#[derive(Debug, Clone)]
+pub(crate) struct FileOptions {
+    /// Where received files are stored (created if missing).
+    pub(crate) downloads: PathBuf,
+    /// Largest file sent or accepted, in bytes.
+    pub(crate) max_file_size: u64,
+    /// What to do with acceptable offers.
+    pub(crate) accept: AcceptPolicy,
+}
+
+/// How often a transfer may report progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Names shown for one transfer.
+#[derive(Debug, Clone)]
+struct Label {
+    peer: String,
+    name: String,
+    size: u64,
+}
+
+/// The host's side of every file transfer; see the module documentation.
+pub(crate) struct Files {
+    options: FileOptions,
+    sends: HashMap<TransferKey, Outgoing>,
+    receives: HashMap<TransferKey, Incoming>,
+    labels: HashMap<TransferKey, Label>,
+    /// Offers waiting for `/accept` or `/decline`.
+    pending: HashMap<u32, TransferKey>,
+    last_progress: HashMap<TransferKey, StdInstant>,
+    reports_tx: UnboundedSender<Report>,
+    reports: UnboundedReceiver<Report>,
+}
+
+impl Files {
+    /// Creates the downloads folder if needed.
+    pub(crate) fn new(options: FileOptions) -> io::Result<Files> {
+        std::fs::create_dir_all(&options.downloads)?;
+        let (reports_tx, reports) = unbounded_channel();
+        Ok(Files {
+            options,
+            sends: HashMap::new(),
+            receives: HashMap::new(),
+            labels: HashMap::new(),
+            pending: HashMap::new(),
+            last_progress: HashMap::new(),
+            reports_tx,
+            reports,
+        })
+    }
+
+    /// The core's transfer settings for these options.
+    pub(crate) fn core_config(&self) -> Config {
+        Config {
+            max_file_size: self.options.max_file_size,
+            accept: self.options.accept,
+            ..Config::default()
+        }
+    }
+
+    /// The size limit for sending and receiving.
+    pub(crate) fn max_file_size(&self) -> u64 {
+        self.options.max_file_size
+    }
+
+    /// A send started (`Transfers::send` returned `key`).
+    pub(crate) fn started(&mut self, key: TransferKey, peer: &str, out: Outgoing) {
+        let label = Label {
+            peer: peer.to_owned(),
+            name: out.name.clone(),
+            size: out.size,
+        };
+        self.labels.insert(key, label);
+        self.sends.insert(key, out);
+    }
+
+    /// Completes a chunk datagram with the file's bytes. On error, drop the datagram and
+    /// cancel the transfer with [`CancelReason::ReadFailed`].
+    pub(crate) fn fill(&self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
+        self.sends
+            .get(&fill.key)
+            .ok_or_else(|| io::Error::other("no such transfer"))?
+            .fill(fill, buf)
+    }
+
+    /// Chunk bytes from the core: queued for the transfer's writer thread.
+    pub(crate) fn write(&mut self, w: &Write<'_>) {
+        if let Some(incoming) = self.receives.get(&w.key) {
+            incoming.write(w.offset, w.data, w.contiguous);
+        }
+    }
+
+    /// Waits for the next report of a writer thread (use in the engine's `select!`).
+    pub(crate) async fn next_report(&mut self) -> Report {
+        // `self` holds a sender, so the channel never closes.
+        match self.reports.recv().await {
+            Some(report) => report,
+            None => core::future::pending().await,
+        }
+    }
+
+    /// One event of the core's transfer table; `peer` is the other side's name.
+    pub(crate) fn on_event(
+        &mut self,
+        event: Event<'_>,
+        peer: &str,
+        table: &mut HostTransfers,
+        now: Instant,
+    ) -> Option<UiEvent> {
+        match event {
+            Event::Offered {
+                key,
+                name,
+                size,
+                needs_decision,
+            } => self.offered(key, name, size, peer, needs_decision, table, now),
+            Event::Accepted { .. } => None,
+            Event::Complete { key } => {
+                if let Some(incoming) = self.receives.get(&key) {
+                    incoming.complete();
+                }
+                None
+            }
+            Event::Received { key, .. } => {
+                if let Some(incoming) = self.receives.get(&key) {
+                    incoming.commit();
+                }
+                None
+            }
+            Event::Sent { key, size } => {
+                self.sends.remove(&key);
+                self.last_progress.remove(&key);
+                let label = self.labels.remove(&key)?;
+                Some(UiEvent::FileSent {
+                    to: label.peer,
+                    name: label.name,
+                    bytes: size,
+                })
+            }
+            Event::Failed { key, reason } => self.failed(key, reason.to_string()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn offered(
+        &mut self,
+        key: TransferKey,
+        name: &str,
+        size: u64,
+        peer: &str,
+        needs_decision: bool,
+        table: &mut HostTransfers,
+        now: Instant,
+    ) -> Option<UiEvent> {
+        let label = Label {
+            peer: peer.to_owned(),
+            name: name.to_owned(),
+            size,
+        };
+        self.labels.insert(key, label);
+        if needs_decision {
+            self.pending.insert(key.id.0, key);
+        } else if let Err(e) = self.open(key) {
+            table.cancel(now, key, CancelReason::WriteFailed);
+            return self.failed(key, format!("cannot store the file: {e}"));
+        }
+        Some(UiEvent::FileOffered {
+            from: peer.to_owned(),
+            name: name.to_owned(),
+            size,
+            id: key.id.0,
+        })
+    }
+
+    fn open(&mut self, key: TransferKey) -> io::Result<()> {
+        let label = self
+            .labels
+            .get(&key)
+            .ok_or_else(|| io::Error::other("unknown transfer"))?;
+        let incoming = Incoming::start(
+            &self.options.downloads,
+            key,
+            &label.name,
+            label.size,
+            self.reports_tx.clone(),
+        )?;
+        self.receives.insert(key, incoming);
+        Ok(())
+    }
+
+    fn failed(&mut self, key: TransferKey, reason: String) -> Option<UiEvent> {
+        self.sends.remove(&key);
+        self.pending.remove(&key.id.0);
+        self.last_progress.remove(&key);
+        if let Some(incoming) = self.receives.remove(&key) {
+            incoming.abort();
+        }
+        let label = self.labels.remove(&key)?;
+        Some(UiEvent::FileFailed {
+            peer: label.peer,
+            name: label.name,
+            reason,
+        })
+    }
+
+    /// `/accept ID`.
+    pub(crate) fn accept(
+        &mut self,
+        id: u32,
+        table: &mut HostTransfers,
+        now: Instant,
+    ) -> Result<(), String> {
+        let key = self
+            .pending
+            .remove(&id)
+            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        if let Err(e) = self.open(key) {
+            table.cancel(now, key, CancelReason::WriteFailed);
+            return Err(format!("cannot store the file: {e}"));
+        }
+        table.accept(now, key);
+        Ok(())
+    }
+
+    /// `/decline ID`.
+    pub(crate) fn decline(
+        &mut self,
+        id: u32,
+        table: &mut HostTransfers,
+        now: Instant,
+    ) -> Result<(), String> {
+        let key = self
+            .pending
+            .remove(&id)
+            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        table.reject(now, key);
+        Ok(())
+    }
+
+    /// A writer thread's report.
+    pub(crate) fn on_report(
+        &mut self,
+        report: Report,
+        table: &mut HostTransfers,
+        now: Instant,
+    ) -> Option<UiEvent> {
+        match report {
+            Report::Hashed(key, hash) => {
+                table.handle_hash(now, key, &hash);
+                None
+            }
+            Report::Stored(key, path) => {
+                self.receives.remove(&key);
+                self.last_progress.remove(&key);
+                let label = self.labels.remove(&key)?;
+                let name = path
+                    .file_name()
+                    .map_or_else(|| label.name.clone(), |n| n.to_string_lossy().into_owned());
+                Some(UiEvent::FileReceived {
+                    from: label.peer,
+                    name,
+                    path: path.display().to_string(),
+                    bytes: label.size,
+                })
+            }
+            Report::Failed(key, why) => {
+                table.cancel(now, key, CancelReason::WriteFailed);
+                self.failed(key, format!("cannot store the file: {why}"))
+            }
+        }
+    }
+
+    /// Progress of every running transfer, at most every 100 ms each.
+    pub(crate) fn progress(&mut self, now: StdInstant, table: &HostTransfers) -> Vec<UiEvent> {
+        let mut out = Vec::new();
+        for (key, label) in &self.labels {
+            let due = self
+                .last_progress
+                .get(key)
+                .is_none_or(|t| now.duration_since(*t) >= PROGRESS_EVERY);
+            let Some(p) = table.progress(*key).filter(|_| due) else {
+                continue;
+            };
+            self.last_progress.insert(*key, now);
+            let direction = match key.role {
+                Role::Send => Direction::Send,
+                Role::Receive => Direction::Receive,
+            };
+            out.push(UiEvent::FileProgress {
+                id: key.id.0,
+                name: label.name.clone(),
+                direction,
+                bytes: p.bytes,
+                total: p.size,
+            });
+        }
+        out
+    }
+}
