@@ -9,7 +9,7 @@ use peerchat_proto::endpoint::{FailReason, MessageId, SendError};
 use peerchat_proto::link::LinkConfig;
 use peerchat_proto::time::{Duration, Instant};
 use peerchat_proto::wire::{encode_packet, Body, Chat, Frag, Packet, PeerId, MAX_TEXT_LEN};
-use peerchat_tests::sim::{run_seeds, ChatNode, NetConfig, Record, SimRng, World};
+use peerchat_tests::sim::{run_seeds, ChatNode, NetConfig, NetStats, Record, SimRng, World};
 
 /// One message a test sent.
 #[derive(Debug, Clone)]
@@ -213,6 +213,7 @@ impl Sim {
                         .iter()
                         .position(|m| m.text == *text)
                         .unwrap_or_else(|| {
+                            self.dump_pair(s, r);
                             panic!("{r} got an unsent, repeated or out-of-order message from {s}")
                         });
                     assert_eq!(sent[next + pos].to_all, *to_all);
@@ -245,17 +246,22 @@ impl Sim {
             .filter(|m| m.from == s && m.targets.contains(&r))
         {
             eprintln!(
-                "sent {:?} at {:?}, {} bytes: {:?}",
+                "sent {:?} at {:?}, {} bytes {}: {:?}",
                 m.id,
                 m.at,
                 m.text.len(),
+                m.text.chars().take(16).collect::<String>(),
                 self.outcome(m, r)
             );
         }
         for rec in self.log(r) {
             if let Record::Received { from, text, at, .. } = rec {
                 if index_of(*from) == s {
-                    eprintln!("received at {at:?}, {} bytes", text.len());
+                    eprintln!(
+                        "received at {at:?}, {} bytes: {}",
+                        text.len(),
+                        text.chars().take(16).collect::<String>()
+                    );
                 }
             }
         }
@@ -273,6 +279,7 @@ impl Sim {
 
 #[test]
 fn hostile_network_delivers_every_message_exactly_once_in_order() {
+    let mut total = NetStats::default();
     run_seeds("hostile_network", 200, |seed| {
         let mut sim = Sim::new(seed, 4, NetConfig::hostile());
         let plans = sim.plan(Instant::ZERO, Duration::from_secs(2), 5);
@@ -285,8 +292,14 @@ fn hostile_network_delivers_every_message_exactly_once_in_order() {
         );
         sim.check_exactly_once_in_order();
         let stats = sim.world.net.stats();
-        assert!(stats.lost > 0 && stats.duplicated > 0 && stats.reordered > 0);
+        total.lost += stats.lost;
+        total.duplicated += stats.duplicated;
+        total.reordered += stats.reordered;
     });
+    assert!(
+        total.lost > 0 && total.duplicated > 0 && total.reordered > 0,
+        "the network must misbehave: {total:?}"
+    );
 }
 
 #[test]

@@ -84,24 +84,35 @@ impl<const Q: usize> Link<Q> {
         }
     }
 
-    /// Held messages that `matches(start)`: complete ones become ready, partial ones are
-    /// dropped.
+    /// Held messages that `matches(start)`: complete ones become ready in sequence order,
+    /// partial ones are dropped.
     pub(super) fn settle_held<const B: usize>(
         &mut self,
         slots: &mut [Reassembly<B>],
         matches: impl Fn(u32) -> bool,
     ) {
-        for entry in self.rx.held.iter_mut() {
-            let Some(h) = entry.as_mut().filter(|h| !h.ready && matches(h.start)) else {
-                continue;
-            };
+        let next = self.rx.next;
+        // Oldest first: the lowest start counted from `next` (RX_HOLD is small).
+        while let Some(h) = self
+            .rx
+            .held
+            .iter_mut()
+            .flatten()
+            .filter(|h| !h.ready && matches(h.start))
+            .min_by_key(|h| ahead(next, h.start))
+        {
             if slots[usize::from(h.slot)].is_complete() {
                 h.ready = true;
                 h.order = self.rx.order;
                 self.rx.order = self.rx.order.wrapping_add(1);
             } else {
-                slots[usize::from(h.slot)].release();
-                *entry = None;
+                let slot = h.slot;
+                slots[usize::from(slot)].release();
+                self.rx.held.iter_mut().for_each(|e| {
+                    if e.is_some_and(|h| h.slot == slot) {
+                        *e = None;
+                    }
+                });
             }
         }
         self.update_reassembly_timer();

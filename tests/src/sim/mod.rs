@@ -8,7 +8,8 @@
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
 //! - [`run_seeds`]: runs a scenario over many seeds; a failure prints its seed, and
-//!   `SIM_SEED=<seed>` replays just that one.
+//!   `SIM_SEED=<seed>` replays just that one; `SIM_SEEDS=<n>` runs seeds `0..n` instead
+//!   of each scenario's default count (a soak run).
 
 mod chat;
 mod net;
@@ -23,12 +24,19 @@ pub use world::{Node, World};
 use core::panic::AssertUnwindSafe;
 use std::panic::{catch_unwind, resume_unwind};
 
-/// The seeds to run: `SIM_SEED` alone if set, else `0..count`.
+/// The seeds to run: `SIM_SEED` alone if set, else `0..SIM_SEEDS` if set (a longer soak
+/// run), else `0..count`.
 pub fn seeds(count: u64) -> Vec<u64> {
-    match std::env::var("SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a u64")],
-        Err(_) => (0..count).collect(),
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .map(|s: String| s.trim().to_owned())
+    };
+    if let Some(seed) = var("SIM_SEED") {
+        return vec![seed.parse().expect("SIM_SEED must be a u64")];
     }
+    let count = var("SIM_SEEDS").map_or(count, |n| n.parse().expect("SIM_SEEDS must be a u64"));
+    (0..count).collect()
 }
 
 /// Runs `scenario` for every seed of [`seeds`]; on a failure prints how to replay it and
