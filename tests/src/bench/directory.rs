@@ -2,8 +2,10 @@
 //! wait until every client sees every other. Figures: time to converge, server RSS per
 //! client, server CPU seconds.
 //!
-//! Clients are light tasks built on the proto wire decoder (no roster of N entries
-//! each): each keeps a bitset of the ids it knows. They connect from 127.0.0.1–8 so
+//! Clients are light tasks (no roster of N entries each): each keeps a bitset of the
+//! ids it knows, decodes snapshot pages with the proto decoder and reads deltas by their
+//! first fields only (kind, version, id), so that the clients, which share the machine
+//! with the server, cost as little as possible. They connect from 127.0.0.1–8 so
 //! ephemeral ports do not run short. `BENCH_DIRECTORY_N=1000,10000` picks the sizes.
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,8 +15,7 @@ use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
 use peerchat_proto::wire::{
-    encode_client_frame, ClientMsg, Feed, FrameDecoder, ServerMsg, MAX_CLIENT_FRAME,
-    MAX_SERVER_FRAME,
+    decode_server, encode_client_frame, ClientMsg, ServerMsg, MAX_CLIENT_FRAME,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -49,6 +50,7 @@ pub fn run() -> Table {
             "server CPU (s)",
             "received / client (KiB)",
             "bench clients CPU (s)",
+            "connect retries",
         ],
     );
     for n in sizes {
@@ -66,6 +68,7 @@ pub fn run() -> Table {
             format!("{:.2}", r.cpu),
             format!("{:.0}", r.bytes as f64 / n as f64 / 1024.0),
             format!("{:.2}", r.client_cpu),
+            r.retries.to_string(),
         ]);
     }
     table.notes.push(format!(
@@ -86,6 +89,7 @@ struct Result {
     cpu: f64,
     client_cpu: f64,
     bytes: u64,
+    retries: u64,
 }
 
 fn measure(n: usize) -> Result {
@@ -101,7 +105,7 @@ fn measure(n: usize) -> Result {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let (converged, time, bytes) = rt.block_on(swarm(server.addr, n));
+    let (converged, time, bytes, retries) = rt.block_on(swarm(server.addr, n));
     let rss_kib = server.rss_kib();
     let cpu = cpu_secs(pid) - cpu0;
     let client_cpu = cpu_secs(me) - client_cpu0;
@@ -120,6 +124,7 @@ fn measure(n: usize) -> Result {
         cpu,
         client_cpu,
         bytes,
+        retries,
     }
 }
 
@@ -128,16 +133,18 @@ struct Swarm {
     n: usize,
     converged: AtomicUsize,
     bytes: AtomicU64,
+    retries: AtomicU64,
     all_done: Notify,
     stop: Notify,
     connects: Semaphore,
 }
 
-async fn swarm(server: SocketAddr, n: usize) -> (usize, Duration, u64) {
+async fn swarm(server: SocketAddr, n: usize) -> (usize, Duration, u64, u64) {
     let s = Arc::new(Swarm {
         n,
         converged: AtomicUsize::new(0),
         bytes: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         all_done: Notify::new(),
         stop: Notify::new(),
         connects: Semaphore::new(CONNECTS),
@@ -157,61 +164,67 @@ async fn swarm(server: SocketAddr, n: usize) -> (usize, Duration, u64) {
         s.converged.load(Ordering::SeqCst),
         time,
         s.bytes.load(Ordering::SeqCst),
+        s.retries.load(Ordering::SeqCst),
     )
 }
 
 async fn connect(s: &Swarm, server: SocketAddr, i: usize) -> Option<TcpStream> {
     let _permit = s.connects.acquire().await.ok()?;
     let source = Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(SOURCES)) as u8);
-    for _ in 0..5 {
+    loop {
         let sock = TcpSocket::new_v4().ok()?;
         sock.bind(SocketAddr::new(IpAddr::V4(source), 0)).ok()?;
         if let Ok(stream) = sock.connect(server).await {
             return Some(stream);
         }
+        s.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    None
 }
 
-/// One light client: logs in, tracks the ids it knows, pings, reports convergence.
+/// One light client: logs in (again, if it is closed), tracks the ids it knows,
+/// pings, reports convergence.
 async fn client(s: Arc<Swarm>, server: SocketAddr, i: usize) {
-    let Some(mut stream) = connect(&s, server, i).await else {
-        return;
-    };
+    let mut done = false;
+    loop {
+        if session(&s, server, i, &mut done).await.is_none() {
+            return;
+        }
+        s.retries.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One connection's life; `None` when the benchmark is over.
+async fn session(s: &Swarm, server: SocketAddr, i: usize, done: &mut bool) -> Option<()> {
+    let mut stream = connect(s, server, i).await?;
     let mut frame = [0u8; MAX_CLIENT_FRAME];
     let name = format!("bench{i}");
-    let Ok(n) = encode_client_frame(
+    let n = encode_client_frame(
         &ClientMsg::Hello {
             name: &name,
             udp_port: 9,
         },
         &mut frame,
-    ) else {
-        return;
-    };
+    )
+    .ok()?;
     if stream.write_all(&frame[..n]).await.is_err() {
-        return;
+        return Some(());
     }
-    let Ok(ping_len) = encode_client_frame(&ClientMsg::Ping, &mut frame) else {
-        return;
-    };
-    let mut decoder = Box::new(FrameDecoder::<MAX_SERVER_FRAME>::new());
-    let mut known = Known::default();
-    let mut done = false;
-    let mut buf = vec![0u8; 4096];
+    let ping_len = encode_client_frame(&ClientMsg::Ping, &mut frame).ok()?;
+    let mut reader = Reader::default();
+    let mut buf = vec![0u8; 16 * 1024];
     let mut ping = tokio::time::interval(Duration::from_secs(4));
     loop {
         tokio::select! {
             r = stream.read(&mut buf) => {
-                let Ok(len) = r else { return };
-                if len == 0 {
-                    return;
-                }
+                let len = match r {
+                    Ok(len) if len > 0 => len,
+                    _ => return Some(()),
+                };
                 s.bytes.fetch_add(len as u64, Ordering::Relaxed);
-                apply(&mut decoder, &mut known, &buf[..len]);
-                if !done && known.count == s.n {
-                    done = true;
+                reader.feed(&buf[..len]);
+                if !*done && reader.known.count == s.n {
+                    *done = true;
                     if s.converged.fetch_add(1, Ordering::SeqCst) + 1 == s.n {
                         s.all_done.notify_one();
                     }
@@ -219,32 +232,96 @@ async fn client(s: Arc<Swarm>, server: SocketAddr, i: usize) {
             }
             _ = ping.tick() => {
                 if stream.write_all(&frame[..ping_len]).await.is_err() {
-                    return;
+                    return Some(());
                 }
             }
-            () = s.stop.notified() => return,
+            () = s.stop.notified() => return None,
         }
     }
 }
 
-fn apply(decoder: &mut FrameDecoder<MAX_SERVER_FRAME>, known: &mut Known, bytes: &[u8]) {
-    let mut rest = bytes;
-    while let Feed::Frame { msg, rest: r } = decoder.feed::<ServerMsg<'_>>(rest) {
-        rest = r;
-        match msg {
-            Ok(ServerMsg::Snapshot(page)) => {
-                if page.page == 0 {
-                    known.clear();
+/// Splits the stream into frames and applies the ones about who is online. Deltas are
+/// read by their first fields only (kind, version, id); pages are decoded in full.
+#[derive(Default)]
+struct Reader {
+    frame: Vec<u8>,
+    raw: Vec<u8>,
+    known: Known,
+}
+
+impl Reader {
+    fn feed(&mut self, bytes: &[u8]) {
+        for part in bytes.split_inclusive(|&b| b == 0) {
+            self.frame.extend_from_slice(part);
+            if self.frame.last() == Some(&0) {
+                if cobs_decode(&self.frame[..self.frame.len() - 1], &mut self.raw) {
+                    self.apply();
                 }
-                for p in &page.peers {
-                    known.insert(p.id.0);
+                self.frame.clear();
+            }
+        }
+    }
+
+    fn apply(&mut self) {
+        // raw = VERSION ‖ kind ‖ fields…; Joined = version, PeerInfo (id first); Left =
+        // version, id.
+        match self.raw.get(1) {
+            Some(2) => {
+                if let Ok(ServerMsg::Snapshot(page)) = decode_server(&self.raw) {
+                    if page.page == 0 {
+                        self.known.clear();
+                    }
+                    for p in &page.peers {
+                        self.known.insert(p.id.0);
+                    }
                 }
             }
-            Ok(ServerMsg::Joined { peer, .. }) => known.insert(peer.id.0),
-            Ok(ServerMsg::Left { id, .. }) => known.remove(id.0),
+            Some(&kind @ (3 | 4)) => {
+                let mut rest = &self.raw[2..];
+                let _version = varint(&mut rest);
+                if let Some(id) = varint(&mut rest) {
+                    if kind == 3 {
+                        self.known.insert(id as u32);
+                    } else {
+                        self.known.remove(id as u32);
+                    }
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// COBS-decodes `frame` (without its terminator) into `out`.
+fn cobs_decode(frame: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut i = 0;
+    while i < frame.len() {
+        let code = usize::from(frame[i]);
+        if code == 0 || i + code > frame.len() {
+            return false;
+        }
+        out.extend_from_slice(&frame[i + 1..i + code]);
+        i += code;
+        if code < 0xff && i < frame.len() {
+            out.push(0);
+        }
+    }
+    true
+}
+
+/// A postcard (LEB128) unsigned varint.
+fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// A bitset of peer ids.
