@@ -11,7 +11,7 @@ use peerchat_proto::transfer::{
 };
 use peerchat_proto::wire::{decode_packet, Body, CancelReason, PeerId, MAX_CHUNK, MAX_DATAGRAM};
 
-type Table = Transfers<2, 2, 2048>;
+type Table = Transfers<2, 2, 8192>;
 
 const A: PeerId = PeerId(1);
 const B: PeerId = PeerId(2);
