@@ -186,3 +186,37 @@ fn hostile_offers_never_write_outside_the_downloads_folder() {
     assert!(!c[1].downloads.parent().unwrap().join("x.txt").exists());
     assert!(!Path::new("/etc/peerchat-x.txt").exists());
 }
+
+#[test]
+fn with_accept_ask_the_receiver_accepts_or_declines_each_offer() {
+    let server = ServerProc::start();
+    let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
+    let options = peerchat_tests::client::ClientOptions {
+        server: Some(server.addr),
+        extra: vec!["--accept".into(), "ask".into()],
+        ..Default::default()
+    };
+    let mut bob = ChatClient::spawn_with("bob", &options).unwrap();
+    alice.expect_ready();
+    bob.expect_ready();
+    alice.expect_peers(&["bob"]);
+    let src = tempfile::tempdir().unwrap();
+
+    let wanted = text_file(src.path(), "wanted.txt", 5_000, 4);
+    alice.command(&format!("/send bob {}", wanted.display()));
+    let offer = bob.expect_event("file_offered");
+    bob.command("/accept 12345");
+    bob.expect_event("error");
+    bob.command(&format!("/accept {}", offer["id"]));
+    let received = bob.expect_event("file_received");
+    assert_eq!(received["name"], "wanted.txt");
+    alice.expect_event("file_sent");
+
+    let unwanted = text_file(src.path(), "unwanted.txt", 5_000, 5);
+    alice.command(&format!("/send bob {}", unwanted.display()));
+    let offer = bob.expect_event("file_offered");
+    bob.command(&format!("/decline {}", offer["id"]));
+    let failed = alice.expect_event("file_failed");
+    assert_eq!(failed["name"], "unwanted.txt");
+    assert!(!bob.downloads.join("unwanted.txt").exists());
+}
