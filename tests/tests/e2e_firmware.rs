@@ -174,6 +174,17 @@ fn sigint_also_logs_the_device_out() {
 }
 
 #[test]
+fn a_taken_name_is_refused_by_the_server_and_the_device_exits() {
+    let server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let mut gina = ChatClient::spawn(server.addr, "gina").unwrap();
+    gina.expect_ready();
+    let mut device = Device::start(&[&addr, "GINA"]);
+    assert_eq!(device.exit_code(), 1, "{}", device.log());
+    assert!(device.log().contains("name is taken"), "{}", device.log());
+}
+
+#[test]
 fn an_invalid_name_is_refused_with_a_message() {
     let mut device = Device::start(&["127.0.0.1:9", "no spaces allowed"]);
     assert_eq!(device.exit_code(), 2);
