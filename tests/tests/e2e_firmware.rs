@@ -139,6 +139,26 @@ fn a_file_over_4_kib_is_refused_before_any_data_moves() {
 }
 
 #[test]
+fn the_device_logs_in_again_after_a_server_restart() {
+    let mut server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let device = Device::start(&[&addr, "dev5"]);
+    let mut erin = ChatClient::spawn(server.addr, "erin").unwrap();
+    erin.expect_ready();
+    erin.expect_peers(&["dev5"]);
+    drop(erin);
+    server.restart();
+    let mut frank = ChatClient::spawn(server.addr, "frank").unwrap();
+    frank.expect_ready();
+    frank.expect_peers(&["dev5"]);
+    assert!(
+        device.log().contains("server connection lost"),
+        "{}",
+        device.log()
+    );
+}
+
+#[test]
 fn sigint_also_logs_the_device_out() {
     let server = ServerProc::start();
     let addr = server.addr.to_string();
@@ -151,6 +171,17 @@ fn sigint_also_logs_the_device_out() {
     bob.expect("dev2 leaving", |e| {
         e["event"] == "left" && e["name"] == "dev2"
     });
+}
+
+#[test]
+fn a_taken_name_is_refused_by_the_server_and_the_device_exits() {
+    let server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let mut gina = ChatClient::spawn(server.addr, "gina").unwrap();
+    gina.expect_ready();
+    let mut device = Device::start(&[&addr, "GINA"]);
+    assert_eq!(device.exit_code(), 1, "{}", device.log());
+    assert!(device.log().contains("name is taken"), "{}", device.log());
 }
 
 #[test]
