@@ -64,6 +64,11 @@ impl Rtt {
         rtt + slack
     }
 
+    /// The RTT's mean deviation.
+    pub(super) fn variation(&self) -> Duration {
+        self.rttvar
+    }
+
     pub(super) fn srtt(&self) -> Duration {
         self.srtt
     }
@@ -111,6 +116,8 @@ pub(super) struct Bbr {
     loss: u64,
     /// The last round's RTT stayed above the minimum: a queue is building.
     queueing: bool,
+    /// Consecutive rounds with `queueing`.
+    queued_rounds: u8,
 }
 
 /// Largest loss rate the pacing compensates for, in 1/1000.
@@ -132,6 +139,7 @@ impl Bbr {
             round_min_rtt: None,
             loss: 0,
             queueing: false,
+            queued_rounds: 0,
         }
     }
 
@@ -153,9 +161,19 @@ impl Bbr {
             let lost = mul_div(self.round_lost.min(self.round_sent), 1000, self.round_sent);
             self.loss = (3 * self.loss + lost) / 4;
         }
+        // The round's smallest RTT sits well above the minimum (by more than the RTT's
+        // usual variation): a queue is building.
         let base = rtt.min_rtt();
-        let slack = Duration::from_micros(base.as_micros() / 4).max(Duration::from_millis(1));
-        self.queueing = self.round_min_rtt.is_some_and(|r| r > base + slack);
+        let slack = Duration::from_micros(base.as_micros() / 4)
+            .max(rtt.variation().saturating_mul(2))
+            .max(Duration::from_millis(1));
+        let queueing = self.round_min_rtt.is_some_and(|r| r > base + slack);
+        self.queued_rounds = if queueing {
+            self.queued_rounds.saturating_add(1)
+        } else {
+            0
+        };
+        self.queueing = queueing;
         self.round_sent = 0;
         self.round_lost = 0;
         self.round_min_rtt = None;
@@ -212,7 +230,7 @@ impl Bbr {
             return;
         }
         let bw = self.bandwidth();
-        if self.queueing && bw > 0 {
+        if self.queued_rounds >= 2 && bw > 0 {
             self.mode = Mode::Drain;
         } else if bw >= self.full_bw.saturating_mul(5) / 4 {
             self.full_bw = bw;

@@ -51,19 +51,25 @@
 //!
 //! Rate control is **BBR-like** (model-based, delay/rate driven), not loss-driven:
 //! it estimates the bottleneck bandwidth as the windowed maximum of measured delivery
-//! rates over the last 10 round trips, and the round-trip propagation time as the
-//! minimum RTT over 10 s. It paces chunks at `gain × bandwidth` (startup gain 2.89 until
-//! the bandwidth stops growing, a drain phase, then the 8-phase probe cycle
-//! 1.25, 0.75, 1, …) and caps the data in flight at twice the bandwidth-delay product.
-//! Why: random loss (radio, a lossy link; 20 % in the simulation tests) does not lower
-//! the delivery rate of what does arrive, so the rate holds where loss-as-congestion
-//! AIMD would halve its window on every loss and collapse; but a real bottleneck that
-//! fills its queue stops the delivery rate from growing and raises the RTT, so the
-//! pacing rate follows the bottleneck and the in-flight cap keeps the queue to about
-//! one bandwidth-delay product; flows that share a bottleneck see their measured rates
-//! fall and back off as the 10-round maximum expires. (LEDBAT reacts to the queueing
-//! delay alone and yields to everything; here a file transfer should take its fair
-//! share, so BBR's model fits better.)
+//! rates over the last 10 round trips (samples shorter than the minimum RTT are ack
+//! compression and ignored), and the round-trip propagation time as the minimum RTT
+//! over 10 s. It paces chunks at `gain × bandwidth` (startup gain 2.89 until the
+//! bandwidth stops growing or the RTT shows a queue for two rounds, a drain phase, then
+//! the 8-phase probe cycle 1.25, 0.75, 1, …) and caps the data in flight at twice the
+//! bandwidth-delay product. Why: random loss (radio, a lossy link; 20 % in the
+//! simulation tests) does not lower the delivery rate of what does arrive, so the rate
+//! holds where loss-as-congestion AIMD would halve its window on every loss and
+//! collapse; but a real bottleneck that fills its queue stops the delivery rate from
+//! growing and raises the RTT, so the pacing rate follows the bottleneck and the
+//! in-flight cap keeps the queue to about one bandwidth-delay product; flows that share
+//! a bottleneck see their measured rates fall and back off as the 10-round maximum
+//! expires. Random loss still lowers the *delivery* rate by the loss fraction, which
+//! would make plain BBR creep downwards at 20 % loss, so pacing and window are divided
+//! by `1 − loss` (loss smoothed over rounds, at most 35 %) — but only while each round's
+//! smallest RTT stays near the minimum: once the RTT says a queue is building, losses
+//! are congestion and get no compensation. (LEDBAT reacts to the queueing delay alone
+//! and yields to everything; a file transfer should take its fair share, so BBR's model
+//! fits better.)
 //!
 //! **Pacing and batching.** Chunks leave through a token bucket filled at the pacing
 //! rate and holding up to 1 ms of data (at least 16 chunks), so a host may drain several
