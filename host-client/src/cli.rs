@@ -34,9 +34,9 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Folder where received files are saved.
-    #[arg(long, value_name = "DIR", default_value = "downloads")]
-    pub(crate) downloads: PathBuf,
+    /// Folder where received files are saved [default: ~/Downloads/peerchat].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) downloads: Option<PathBuf>,
 
     /// Largest file accepted from a peer, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
@@ -71,10 +71,34 @@ pub(crate) enum AcceptPolicy {
     Never,
 }
 
+impl From<AcceptPolicy> for peerchat_proto::transfer::AcceptPolicy {
+    fn from(policy: AcceptPolicy) -> Self {
+        match policy {
+            AcceptPolicy::Auto => Self::Auto,
+            AcceptPolicy::Ask => Self::Ask,
+            AcceptPolicy::Never => Self::Never,
+        }
+    }
+}
+
 impl Args {
     /// The server address to use.
     pub(crate) fn server_addr(&self) -> SocketAddr {
         self.server.unwrap_or(self.default_server)
+    }
+
+    /// The downloads folder: `--downloads`, else `Downloads/peerchat` in the home
+    /// folder, else `downloads` here.
+    pub(crate) fn downloads_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.downloads {
+            return dir.clone();
+        }
+        match std::env::var_os("HOME") {
+            Some(home) if !home.is_empty() => {
+                PathBuf::from(home).join("Downloads").join("peerchat")
+            }
+            _ => PathBuf::from("downloads"),
+        }
     }
 
     /// Whether the client may start an embedded server (no `--server` given).

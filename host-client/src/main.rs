@@ -8,7 +8,7 @@ mod embedded;
 mod engine;
 mod event;
 mod face;
-#[allow(dead_code)] // the engine wires it in (`files` documents how)
+#[allow(dead_code)] // a few file helpers are used by its tests only
 mod files;
 #[allow(dead_code)] // a few terminal UI helpers are used by its tests only
 mod tui;
@@ -48,6 +48,11 @@ async fn run(args: Args) -> ExitCode {
         server,
         embed: args.may_embed_server(),
         udp_port: args.udp_port,
+        files: files::FileOptions {
+            downloads: args.downloads_dir(),
+            max_file_size: args.max_file_size,
+            accept: args.accept.into(),
+        },
     };
     let (command_tx, command_rx) = mpsc::channel(face::CHANNEL);
     let (event_tx, event_rx) = mpsc::channel(face::CHANNEL);

@@ -35,6 +35,9 @@ pub struct ChatClient {
     pub seen: Vec<Value>,
     /// The UDP address from its `ready` event, once seen.
     pub udp: Option<SocketAddr>,
+    /// Its downloads folder (a fresh temporary one unless the options name one).
+    pub downloads: PathBuf,
+    _downloads: Option<tempfile::TempDir>,
 }
 
 /// How to start a client.
@@ -70,6 +73,19 @@ impl ChatClient {
             cmd.arg("--server").arg(server.to_string());
         }
         cmd.args(&options.extra);
+        let own_downloads = !options.extra.iter().any(|a| a == "--downloads");
+        let temp = if own_downloads {
+            Some(tempfile::tempdir()?)
+        } else {
+            None
+        };
+        let downloads = match &temp {
+            Some(dir) => {
+                cmd.arg("--downloads").arg(dir.path());
+                dir.path().to_path_buf()
+            }
+            None => PathBuf::new(),
+        };
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
@@ -88,6 +104,8 @@ impl ChatClient {
             stderr: spawn_text_reader(stderr),
             seen: Vec::new(),
             udp: None,
+            downloads,
+            _downloads: temp,
         })
     }
 
@@ -161,7 +179,11 @@ impl ChatClient {
 
     /// Waits until a `peers` or `joined` event shows that everyone in `names` is online.
     pub fn expect_peers(&mut self, names: &[&str]) {
+        // What the events read so far say, then what comes next.
         let mut online: Vec<String> = Vec::new();
+        for event in &self.seen {
+            apply_presence(&mut online, event);
+        }
         let all_there = |online: &Vec<String>| names.iter().all(|n| online.iter().any(|o| o == n));
         let end = Instant::now() + DEADLINE;
         while !all_there(&online) {
@@ -346,4 +368,63 @@ pub fn wait_listening(addr: SocketAddr) {
         assert!(Instant::now() < end, "nothing listens at {addr}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A hand-driven peer for hostile tests: logs in to the directory over TCP like a
+/// client, then sends whatever datagrams the test writes from its registered UDP socket.
+pub struct RawPeer {
+    /// Its directory id.
+    pub id: peerchat_proto::wire::PeerId,
+    /// Its UDP socket (the address the directory publishes for it).
+    pub udp: std::net::UdpSocket,
+    _control: std::net::TcpStream,
+}
+
+impl RawPeer {
+    /// Logs in as `name`; panics if the server refuses or says nothing in time.
+    pub fn log_in(server: SocketAddr, name: &str) -> RawPeer {
+        use peerchat_proto::wire::{encode_client_frame, ClientMsg, Feed, FrameDecoder, ServerMsg};
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let udp_port = udp.local_addr().expect("udp addr").port();
+        let mut control = std::net::TcpStream::connect(server).expect("connect");
+        control.set_read_timeout(Some(DEADLINE)).expect("timeout");
+        let mut frame = [0u8; 64];
+        let len = encode_client_frame(&ClientMsg::Hello { name, udp_port }, &mut frame)
+            .expect("encode hello");
+        control.write_all(&frame[..len]).expect("send hello");
+        let mut decoder = FrameDecoder::<4096>::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = control.read(&mut buf).expect("read welcome");
+            assert!(n > 0, "server closed before Welcome");
+            let mut rest = &buf[..n];
+            while let Feed::Frame { msg, rest: after } = decoder.feed::<ServerMsg<'_>>(rest) {
+                if let Ok(ServerMsg::Welcome { id, .. }) = msg {
+                    return RawPeer {
+                        id,
+                        udp,
+                        _control: control,
+                    };
+                }
+                rest = after;
+            }
+        }
+    }
+}
+
+/// A fresh server and `names` logged in, each having seen all the others online.
+pub fn chat_room(names: &[&str]) -> (ServerProc, Vec<ChatClient>) {
+    let server = ServerProc::start();
+    let mut clients: Vec<ChatClient> = names
+        .iter()
+        .map(|n| ChatClient::spawn(server.addr, n).expect("spawn peerchat"))
+        .collect();
+    for c in &mut clients {
+        c.expect_ready();
+    }
+    for c in &mut clients {
+        let others: Vec<&str> = names.iter().copied().filter(|n| *n != c.name).collect();
+        c.expect_peers(&others);
+    }
+    (server, clients)
 }

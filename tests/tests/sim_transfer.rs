@@ -11,7 +11,7 @@ use peerchat_proto::transfer::{
 };
 use peerchat_proto::wire::{decode_packet, Body, CancelReason, PeerId, MAX_CHUNK, MAX_DATAGRAM};
 
-type Table = Transfers<2, 2, 2048>;
+type Table = Transfers<2, 2, 8192>;
 
 const A: PeerId = PeerId(1);
 const B: PeerId = PeerId(2);
@@ -457,6 +457,42 @@ fn a_congested_bottleneck_is_not_flooded() {
             assert!(
                 secs < 4.0 * 4.2 / 5.0 * 2.0,
                 "seed {seed}: {secs} s for 4 MiB at 5 MB/s"
+            );
+        }
+    });
+}
+
+/// Figures, not a check: how fast the two cores move a file over a perfect (or 2 %-lossy)
+/// in-memory link with no delay, wall-clock. Run with
+/// `cargo test --release -p peerchat-tests --test sim_transfer core_speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: prints figures"]
+fn core_speed() {
+    big_stack(|| {
+        for loss in [0.0, 0.02] {
+            let faults = Faults {
+                loss,
+                duplicate: 0.0,
+                jitter: Duration::ZERO,
+                latency: Duration::from_micros(20),
+                rate: 10_000_000_000,
+                queue: Duration::from_millis(50),
+            };
+            let size = 64 << 20;
+            let data: &'static [u8] = Box::leak(file(size, 1).into_boxed_slice());
+            let mut w = World::new(1, data, faults);
+            let start = std::time::Instant::now();
+            w.run(Duration::from_secs(600));
+            let wall = start.elapsed().as_secs_f64();
+            assert_eq!(w.sent, Some(Ok(size as u64)));
+            let stats = (w.links[1].sent, size.div_ceil(MAX_CHUNK));
+            println!(
+                "loss {:.0}%: 64 MiB in {wall:.2} s wall = {:.0} MB/s through both cores and the \
+                 simulator (hashing, copies, allocation per datagram); {} datagrams for {} chunks",
+                loss * 100.0,
+                size as f64 / wall / 1e6,
+                stats.0,
+                stats.1
             );
         }
     });

@@ -6,6 +6,7 @@
 
 mod control;
 mod core_events;
+mod files;
 mod user;
 
 use core::net::SocketAddr;
@@ -23,7 +24,9 @@ use tokio::task::AbortHandle;
 
 use crate::command::{Command, Target};
 use crate::event::UiEvent;
+use crate::files::{FileOptions, Files};
 use control::ControlInput;
+use files::Prepared;
 
 /// The client core as this host instantiates it.
 pub(crate) type Core = HostClient;
@@ -42,6 +45,8 @@ pub(crate) struct Config {
     pub(crate) embed: bool,
     /// Local UDP port (0 = any).
     pub(crate) udp_port: u16,
+    /// Receiving files: folder, size limit, accept policy.
+    pub(crate) files: FileOptions,
 }
 
 /// Why the engine stopped before the user quit.
@@ -53,6 +58,8 @@ pub(crate) enum Fatal {
     InvalidName(String),
     /// The UDP socket could not be opened on this port.
     Udp(u16, io::Error),
+    /// The downloads folder cannot be used.
+    Downloads(std::path::PathBuf, io::Error),
     /// A local socket could not be set up.
     Io(io::Error),
 }
@@ -63,6 +70,9 @@ impl core::fmt::Display for Fatal {
             Fatal::Rejected(reason) => write!(f, "login refused: {reason}"),
             Fatal::InvalidName(why) => write!(f, "login refused: invalid name: {why}"),
             Fatal::Udp(port, e) => write!(f, "cannot open UDP port {port}: {e}"),
+            Fatal::Downloads(dir, e) => {
+                write!(f, "cannot use downloads folder {}: {e}", dir.display())
+            }
             Fatal::Io(e) => write!(f, "{e}"),
         }
     }
@@ -98,7 +108,17 @@ pub(crate) struct Engine {
     quitting: Option<tokio::time::Instant>,
     /// The core has stopped (after `/quit`).
     stopped: bool,
+    /// Files on disk: reading, hashing, storing.
+    files: Files,
+    /// Where hashed files for `/send` come back.
+    prepared_tx: mpsc::Sender<Prepared>,
 }
+
+/// How often running transfers report progress.
+const PROGRESS_TICK: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// Datagrams read per wake-up before the core's output is drained.
+const RECV_BATCH: usize = 64;
 
 /// Runs the engine until the user quits (`Ok`) or the login is refused (`Err`).
 /// Closing `events` (by returning) tells the face to finish.
@@ -108,7 +128,10 @@ pub(crate) async fn run(
     events: mpsc::Sender<UiEvent>,
 ) -> Result<(), Fatal> {
     let (control_tx, mut control_rx) = mpsc::channel(64);
-    let mut engine = Engine::new(config, events, control_tx).await?;
+    let (prepared_tx, mut prepared_rx) = mpsc::channel(16);
+    let mut engine = Engine::new(config, events, control_tx, prepared_tx).await?;
+    let mut progress = tokio::time::interval(PROGRESS_TICK);
+    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     engine.drain().await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut commands_open = true;
@@ -125,10 +148,16 @@ pub(crate) async fn run(
             }
             Some(input) = control_rx.recv() => engine.on_control(input).await,
             recv = engine.udp.recv_from(&mut buf) => match recv {
-                Ok((n, from)) => engine.on_datagram(from, &buf[..n]),
+                Ok((n, from)) => {
+                    engine.on_datagram(from, &buf[..n]);
+                    engine.read_more(&mut buf);
+                }
                 // ICMP errors (a peer's port closed) surface here on some systems.
                 Err(e) => tracing::debug!("udp receive: {e}"),
             },
+            Some(prepared) = prepared_rx.recv() => engine.on_prepared(prepared).await,
+            report = engine.files.next_report() => engine.on_report(report).await,
+            _ = progress.tick(), if engine.transfers_running() => engine.file_progress().await,
             () = sleep_until(deadline) => engine.on_timeout(),
             () = sleep_until(quit_by) => engine.stopped = true,
             signal = &mut interrupt, if !interrupted => {
@@ -159,6 +188,7 @@ impl Engine {
         config: Config,
         events: mpsc::Sender<UiEvent>,
         control_tx: mpsc::Sender<ControlInput>,
+        prepared_tx: mpsc::Sender<Prepared>,
     ) -> Result<Self, Fatal> {
         let udp = UdpSocket::bind(("0.0.0.0", config.udp_port))
             .await
@@ -171,7 +201,10 @@ impl Engine {
             server: config.server,
             seed: seed_from(local_udp),
         };
-        let core = new_core(core_config)?;
+        let mut core = new_core(core_config)?;
+        let downloads = config.files.downloads.clone();
+        let files = Files::new(config.files.clone()).map_err(|e| Fatal::Downloads(downloads, e))?;
+        core.files().set_config(files.core_config());
         Ok(Engine {
             core,
             config,
@@ -189,6 +222,8 @@ impl Engine {
             fatal: None,
             quitting: None,
             stopped: false,
+            files,
+            prepared_tx,
         })
     }
 
@@ -289,7 +324,20 @@ impl Engine {
 
     fn on_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
         let now = self.now();
-        self.core.handle_datagram(now, from, bytes);
+        if let Some(write) = self.core.handle_datagram(now, from, bytes) {
+            self.files.write(&write);
+        }
+    }
+
+    /// Reads the datagrams that are already waiting (a burst of file chunks), up to a
+    /// batch, before the core's output is drained.
+    fn read_more(&mut self, buf: &mut [u8]) {
+        for _ in 1..RECV_BATCH {
+            match self.udp.try_recv_from(buf) {
+                Ok((n, from)) => self.on_datagram(from, &buf[..n]),
+                Err(_) => return,
+            }
+        }
     }
 
     fn on_timeout(&mut self) {
@@ -325,6 +373,7 @@ impl Engine {
             let mut progressed = self.drain_control().await;
             progressed |= self.drain_datagrams().await;
             progressed |= self.drain_events().await;
+            progressed |= self.drain_file_events().await;
             if !progressed {
                 return;
             }
@@ -355,6 +404,11 @@ impl Engine {
         let now = self.now();
         while let Some(t) = self.core.poll_transmit(now, &mut buf) {
             any = true;
+            if let Some(fill) = t.fill {
+                if !self.fill(&fill, &mut buf) {
+                    continue;
+                }
+            }
             let to = t.dst;
             if let Err(e) = self.udp.send_to(&buf[..t.len], to).await {
                 // A lost datagram is the link's business: it retransmits.

@@ -25,10 +25,9 @@ impl Engine {
                 Target::Peer(name) => self.send_to(&name, &text).await,
             },
             Command::Help => self.notice(HELP.to_owned()).await,
-            Command::Send { .. } | Command::Accept(_) | Command::Decline(_) => {
-                self.error("file transfer is not available in this build".to_owned())
-                    .await;
-            }
+            Command::Send { to, path } => self.send_file(&to, &path).await,
+            Command::Accept(id) => self.answer_offer(id, true).await,
+            Command::Decline(id) => self.answer_offer(id, false).await,
         }
     }
 

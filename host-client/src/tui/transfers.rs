@@ -2,7 +2,8 @@
 //!
 //! Progress events carry the transfer id; the final events (`file_received`,
 //! `file_sent`, `file_failed`) carry the file name, so an entry ends by direction and
-//! name, or, when the name changed on saving, by being the one that is complete.
+//! name, or, when the name changed on saving (`notes (1).txt`), by being the most
+//! advanced one going that way.
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -96,15 +97,15 @@ impl Transfers {
     /// returns whether one was found.
     pub(crate) fn finish(&mut self, name: &str, direction: Option<Direction>) -> bool {
         let way = |t: &Transfer| direction.is_none_or(|d| t.direction == d);
-        let found = self
-            .active
-            .iter()
-            .position(|t| way(t) && t.name == name)
-            .or_else(|| {
-                self.active
-                    .iter()
-                    .position(|t| way(t) && t.bytes >= t.total)
-            });
+        let by_name = self.active.iter().position(|t| way(t) && t.name == name);
+        // Saved under another name: the most advanced one that way.
+        let most_advanced = || {
+            let candidates = self.active.iter().enumerate().filter(|(_, t)| way(t));
+            candidates
+                .max_by(|(_, a), (_, b)| a.ratio().total_cmp(&b.ratio()))
+                .map(|(i, _)| i)
+        };
+        let found = by_name.or_else(|| direction.and_then(|_| most_advanced()));
         match found {
             Some(i) => {
                 self.active.remove(i);
@@ -185,11 +186,17 @@ mod tests {
         t.progress(ms(0), 3, "b.txt".into(), Direction::Receive, 10, 10);
         assert!(t.finish("a.txt", Some(Direction::Send)));
         assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 3]);
-        // Saved under another name: the complete one ends.
+        // Saved under another name: the most advanced one ends (its last progress
+        // event may be older than the end).
+        t.progress(ms(0), 4, "c.txt".into(), Direction::Receive, 1, 10);
         assert!(t.finish("b (1).txt", Some(Direction::Receive)));
-        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2]);
-        assert!(t.finish("a.txt", None));
+        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 4]);
+        assert!(t.finish("b (2).txt", Some(Direction::Receive)));
+        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [4]);
+        // A failure names the file as offered; with no such name nothing ends.
         assert!(!t.finish("a.txt", None));
+        assert!(t.finish("c.txt", None));
+        assert!(t.active().is_empty());
     }
 
     #[test]

@@ -160,6 +160,12 @@ impl<
         self.peers.by_name(name)
     }
 
+    /// The login name of the peer with this id (also for a peer that left recently,
+    /// so late events about it can still name it).
+    pub fn peer_name(&self, id: PeerId) -> Option<UserName> {
+        self.peers.name_of(id)
+    }
+
     /// The host's control connection is up.
     pub fn handle_control_connected(&mut self, now: Instant) {
         self.connecting = false;

@@ -243,6 +243,8 @@ fn a_new_client_asks_to_connect_and_logs_in() {
     let names: Vec<_> = alice.client.peers().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["bob"], "we are not in our own list");
     assert_eq!(alice.client.id(), Some(PeerId(1)));
+    assert_eq!(alice.client.peer_name(PeerId(2)).unwrap().as_str(), "bob");
+    assert_eq!(alice.client.peer_name(PeerId(9)), None);
     assert!(alice.client.peer_by_name("BOB").is_some());
 }
 

@@ -321,12 +321,36 @@ impl<
         }
         let link = &mut self.peers[i].link;
         match &packet.body {
-            Body::Chat(chat) => link.on_chat(now, chat, &mut self.rx, &mut self.counters),
+            Body::Chat(chat) => self.on_chat(now, i, chat),
             Body::Ack(ack) => link.on_ack(now, *ack, &mut self.texts, &mut self.counters),
             Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
             _ => return self.route_file_packet(now, i, &packet),
         }
         None
+    }
+
+    /// A chat packet for peer slot `i`. If it is due first and every reassembly buffer is
+    /// taken, another peer's early message gives its buffer up (it was never
+    /// acknowledged, so its sender sends it again).
+    fn on_chat(&mut self, now: Instant, i: usize, chat: &crate::wire::Chat<'_>) {
+        let result = self.peers[i]
+            .link
+            .on_chat(now, chat, &mut self.rx, &mut self.counters);
+        if result.is_ok() {
+            return;
+        }
+        let evicted = self
+            .peers
+            .iter_mut()
+            .any(|p| p.state != SlotState::Free && p.link.evict_early(&mut self.rx));
+        let retried = evicted
+            && self.peers[i]
+                .link
+                .on_chat(now, chat, &mut self.rx, &mut self.counters)
+                .is_ok();
+        if !retried {
+            self.counters.dropped_busy += 1;
+        }
     }
 
     /// The next event, if any. A [`Event::Message`] borrows its text until the next call.

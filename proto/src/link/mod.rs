@@ -97,7 +97,8 @@ pub struct LinkConfig {
     pub max_tries: u8,
     /// Messages held but not deliverable (partial, or behind a gap) with no new fragment
     /// for this long are dropped, so a vanished sender cannot hold reassembly buffers
-    /// forever. Longer than the time a sender takes to give up.
+    /// forever. At least [`LinkConfig::give_up_bound`]: by then a sender that is still
+    /// there has given the message up, so nothing it counts as delivered is lost.
     pub reassembly_timeout: Duration,
 }
 
@@ -106,7 +107,7 @@ impl Default for LinkConfig {
         LinkConfig {
             rto: RtoConfig::default(),
             max_tries: 16,
-            reassembly_timeout: Duration::from_secs(60),
+            reassembly_timeout: Duration::from_secs(35),
         }
     }
 }

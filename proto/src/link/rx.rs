@@ -11,37 +11,51 @@ use super::{ahead, Counters, Held, Link, Reassembly, Timer, RESTART_HORIZON, WIN
 use crate::time::Instant;
 use crate::wire::{Ack, Chat};
 
+/// A packet of the next message to deliver found no free reassembly buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Starved;
+
 /// Half the sequence space: distances below it count as "ahead".
 const HALF: u32 = 1 << 31;
 
 impl<const Q: usize> Link<Q> {
-    /// Takes in one chat packet from the peer.
+    /// Takes in one chat packet from the peer. `Err(Starved)` means it belongs to the next
+    /// message to deliver but every reassembly buffer is taken: the caller may free an
+    /// early message's buffer (see [`Link::evict_early`]) and offer the packet again.
     pub(crate) fn on_chat<const B: usize>(
         &mut self,
         now: Instant,
         chat: &Chat<'_>,
         slots: &mut [Reassembly<B>],
         counters: &mut Counters,
-    ) {
+    ) -> Result<(), Starved> {
         self.follow_base(chat.base, slots);
         let dist = ahead(self.rx.next, chat.seq);
         if dist >= HALF {
             counters.duplicates += 1;
             self.ack_pending = true;
-            return;
+            return Ok(());
         }
         let index = u32::from(chat.frag.index);
         if index > dist || dist - index >= WINDOW {
             // Starts before the next expected message (inconsistent) or too far ahead.
             counters.dropped_out_of_order += 1;
             self.ack_pending = true;
-            return;
+            return Ok(());
         }
         let start = chat.seq.wrapping_sub(index);
-        let Some(slot) = self.held_slot(start, chat, slots) else {
-            counters.dropped_busy += 1;
-            self.ack_pending = true;
-            return;
+        let slot = match self.held_slot(start, chat, slots) {
+            Some(slot) => slot,
+            None if start == self.rx.next && self.evict_early(slots) => {
+                // Our own early message gave way to the one due first.
+                self.held_slot(start, chat, slots).ok_or(Starved)?
+            }
+            None if start == self.rx.next => return Err(Starved),
+            None => {
+                counters.dropped_busy += 1;
+                self.ack_pending = true;
+                return Ok(());
+            }
         };
         match slots[usize::from(slot)].insert(chat.frag.index, chat.frag.count, chat.text) {
             Ok(true) => self.set_timer(
@@ -51,15 +65,36 @@ impl<const Q: usize> Link<Q> {
             Ok(false) => counters.duplicates += 1,
             Err(InsertError::TooLarge) => {
                 counters.dropped_too_large += 1;
-                return;
+                return Ok(());
             }
             Err(InsertError::Inconsistent) => {
                 counters.dropped_out_of_order += 1;
-                return;
+                return Ok(());
             }
         }
         self.ack_pending = true;
         self.advance(slots);
+        Ok(())
+    }
+
+    /// Frees the buffer of one early message (held behind a gap, never acknowledged, so
+    /// its sender will send it again), the farthest ahead first. Whether one was freed.
+    pub(crate) fn evict_early<const B: usize>(&mut self, slots: &mut [Reassembly<B>]) -> bool {
+        let next = self.rx.next;
+        let early = self
+            .rx
+            .held
+            .iter_mut()
+            .filter(|e| e.is_some_and(|h| !h.ready && h.start != next))
+            .max_by_key(|e| e.map_or(0, |h| ahead(next, h.start)));
+        let Some(entry) = early else {
+            return false;
+        };
+        if let Some(h) = entry.take() {
+            slots[usize::from(h.slot)].release();
+        }
+        self.update_reassembly_timer();
+        true
     }
 
     /// Adopts or follows the sender's `base` (see the module doc of [`super`]).

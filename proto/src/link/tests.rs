@@ -113,7 +113,8 @@ fn rto_follows_rfc_6298_and_backs_off_within_clamps() {
 }
 
 #[test]
-fn give_up_bound_covers_every_try() {
+fn give_up_bound_covers_every_try_and_reassembly_outlasts_it() {
     let config = LinkConfig::default();
     assert!(config.give_up_bound() >= config.rto.max.saturating_mul(u64::from(config.max_tries)));
+    assert!(config.reassembly_timeout >= config.give_up_bound());
 }

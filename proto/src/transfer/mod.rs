@@ -35,7 +35,7 @@
 //! can hash in order as that prefix grows (off the socket's path), and must call
 //! [`Transfers::handle_hash`] after [`Event::Complete`]. The core compares with the
 //! offer's hash and answers [`Event::Received`] (verified) or [`Event::Failed`] with
-//! [`CancelReason::HashMismatch`]; only after `Received` may the host move the file
+//! [`HashMismatch`](crate::wire::CancelReason::HashMismatch); only after `Received` may the host move the file
 //! into place.
 //!
 //! # Sending: window, loss detection, rate control
@@ -46,7 +46,7 @@
 //! and an RTT plus a reordering allowance (2·rttvar, at least min_rtt/4) has passed since
 //! it was sent (RACK's time threshold, so reordering is tolerated). A probe timeout retransmits
 //! everything unacknowledged, with exponential backoff; after [`Config::idle_timeout`]
-//! without any acknowledgement the transfer fails with [`CancelReason::Timeout`].
+//! without any acknowledgement the transfer fails with [`Timeout`](crate::wire::CancelReason::Timeout).
 //! Retransmissions go before new chunks.
 //!
 //! Rate control is **BBR-like** (model-based, delay/rate driven), not loss-driven:

@@ -398,7 +398,7 @@ impl<const W: usize> Sender<W> {
         if self.state == SendState::AwaitDone {
             return;
         }
-        // The most recently sent chunk this ack covers: overall, and first-sent only.
+        // The most recently sent chunk this ack covers: any, and first transmissions only.
         let mut newest: [Option<Slot>; 2] = [None; 2];
         let cum = ack.cumulative.min(self.next_new);
         while self.base < cum {
@@ -413,10 +413,13 @@ impl<const W: usize> Sender<W> {
         while self.base < self.next_new && self.slots[self.base as usize % W].flags & ACKED != 0 {
             self.advance();
         }
+        if newest[0].is_some() {
+            self.pto_count = 0;
+        }
+        // Only first transmissions are sampled: an ack of a retransmitted chunk may be
+        // for its earlier copy, and would pass off an old send as a fresh one.
         if let Some(slot) = newest[1] {
             self.rtt_sample(now, &slot);
-        }
-        if let Some(slot) = newest[0] {
             self.sample(now, &slot);
         }
         self.detect_losses(now);
@@ -468,9 +471,9 @@ impl<const W: usize> Sender<W> {
         self.bbr.on_rtt(now - slot.sent_at);
     }
 
-    /// Delivery-rate sample from the most recently sent chunk this ack covered.
+    /// Delivery-rate sample (and round-trip count) from the most recently sent first
+    /// transmission this ack covered.
     fn sample(&mut self, now: Instant, slot: &Slot) {
-        self.pto_count = 0;
         let delivered_at =
             Instant::from_micros(slot.sent_at.as_micros() - u64::from(slot.delivered_ago));
         let ack_elapsed = (now - delivered_at).as_micros();

@@ -394,3 +394,32 @@ fn early_messages_released_by_a_skip_come_out_in_sequence_order() {
     }
     assert_eq!(texts, ["zero", "b", "c", "d"]);
 }
+
+#[test]
+fn an_early_message_gives_its_buffer_to_a_message_due_first() {
+    const D: PeerId = PeerId(4);
+    let mut b = endpoint(B, &[A, C, D], 2);
+    let now = Instant::ZERO;
+    let mut buf = [0u8; MAX_DATAGRAM];
+    let mut feed = |b: &mut Ep, from: PeerId, seq: u32, base: u32, frag: (u8, u8), text: &str| {
+        let chat = Chat {
+            seq,
+            base,
+            to_all: false,
+            frag: Frag {
+                index: frag.0,
+                count: frag.1,
+            },
+            text,
+        };
+        let n = encode_packet(&Packet::new(from, Body::Chat(chat)), &mut buf).unwrap();
+        b.handle_datagram(now, addr(from), &buf[..n]);
+    };
+    feed(&mut b, A, 0, 0, (0, 1), "a0");
+    assert_eq!(events(&mut b), [Ev::Msg(A, "a0".into(), false)]);
+    feed(&mut b, A, 2, 1, (0, 1), "early"); // held behind A's missing seq 1
+    feed(&mut b, C, 0, 0, (0, 2), "c"); // C's first half: the last free buffer
+    feed(&mut b, D, 0, 0, (0, 1), "d"); // due first: A's early message gives way
+    assert_eq!(events(&mut b), [Ev::Msg(D, "d".into(), false)]);
+    assert_eq!(b.counters().dropped_busy, 0);
+}
