@@ -13,17 +13,17 @@
 //! themselves (no second table to lend).
 
 mod slot;
-mod types;
 #[cfg(test)]
 mod tests;
+mod types;
 
 use crate::names::user::{name_hash, UserName};
 use crate::time::Instant;
 use crate::wire::{PeerId, PeerInfo, SnapshotPage, WireAddr, SNAPSHOT_PAGE};
 
 pub use slot::Slot;
-pub use types::{Config, Delta, DeltaKind, Expired, JoinError, Login, PeerRecord, ProbeError};
 use slot::NIL;
+pub use types::{Config, Delta, DeltaKind, Expired, JoinError, Login, PeerRecord, ProbeError};
 
 /// The server's peer table over caller-lent slots `S`.
 pub struct Directory<S> {
