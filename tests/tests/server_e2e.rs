@@ -61,6 +61,18 @@ async fn five_hundred_clients_converge_to_the_full_list() {
     let unsynced = clients.iter().filter(|c| !c.view().synced).count();
     let drops: usize = clients.iter().map(|c| c.view().disconnects).sum();
     let fewest = clients.iter().map(|c| c.view().peers.len()).min();
+    for c in clients.iter().filter(|c| !c.view().synced).take(3) {
+        let v = c.view();
+        eprintln!(
+            "unsynced: online {} logins {} disconnects {} rejected {:?} stopped {} peers {}",
+            v.online,
+            v.logins,
+            v.disconnects,
+            v.rejected,
+            v.stopped,
+            v.peers.len()
+        );
+    }
     assert!(
         done,
         "{short} clients do not see all {n} (fewest {fewest:?}, {unsynced} unsynced, \
