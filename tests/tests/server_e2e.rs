@@ -268,3 +268,30 @@ async fn a_udp_probe_publishes_the_observed_address() {
         .await
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_pauses_accepting_and_recovers() {
+    let server = ServerProc::start_with_fd_limit(&[], 48);
+    let a = DirClient::spawn(server.addr, "alice", 1);
+    assert!(wait_until(WAIT, || a.view().synced).await);
+    // A flood that exhausts the server's descriptors.
+    let mut flood = Vec::new();
+    for _ in 0..80 {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(server.addr)).await
+        {
+            flood.push(s);
+        }
+    }
+    assert!(
+        wait_until(WAIT, || server.log().contains("accept failed; pausing")).await,
+        "{}",
+        server.log()
+    );
+    assert!(server.proc_running(), "the server survived");
+    drop(flood);
+    // Once descriptors are free again, logins work and alice is still served.
+    let b = DirClient::spawn(server.addr, "bob", 2);
+    assert!(wait_until(WAIT, || a.view().names() == names(&["alice", "bob"])).await);
+    assert!(wait_until(WAIT, || b.view().synced).await);
+}
