@@ -411,3 +411,20 @@ impl RawPeer {
         }
     }
 }
+
+/// A fresh server and `names` logged in, each having seen all the others online.
+pub fn chat_room(names: &[&str]) -> (ServerProc, Vec<ChatClient>) {
+    let server = ServerProc::start();
+    let mut clients: Vec<ChatClient> = names
+        .iter()
+        .map(|n| ChatClient::spawn(server.addr, n).expect("spawn peerchat"))
+        .collect();
+    for c in &mut clients {
+        c.expect_ready();
+    }
+    for c in &mut clients {
+        let others: Vec<&str> = names.iter().copied().filter(|n| *n != c.name).collect();
+        c.expect_peers(&others);
+    }
+    (server, clients)
+}

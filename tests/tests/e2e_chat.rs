@@ -6,25 +6,8 @@ use core::net::SocketAddr;
 use std::net::UdpSocket;
 
 use peerchat_proto::wire::{encode_packet, Body, Chat, Frag, Packet, PeerId};
-use peerchat_tests::client::{ChatClient, ClientOptions, ServerProc};
+use peerchat_tests::client::{chat_room, ChatClient, ClientOptions, ServerProc};
 use serde_json::Value;
-
-/// A server and logged-in clients that all see each other.
-fn chat(names: &[&str]) -> (ServerProc, Vec<ChatClient>) {
-    let server = ServerProc::start();
-    let mut clients: Vec<ChatClient> = names
-        .iter()
-        .map(|n| ChatClient::spawn(server.addr, n).unwrap())
-        .collect();
-    for c in &mut clients {
-        c.expect_ready();
-    }
-    for c in &mut clients {
-        let others: Vec<&str> = names.iter().copied().filter(|n| *n != c.name).collect();
-        c.expect_peers(&others);
-    }
-    (server, clients)
-}
 
 fn message_with(text: &str) -> impl Fn(&Value) -> bool + '_ {
     move |e| e["event"] == "message" && e["text"] == text
@@ -32,7 +15,7 @@ fn message_with(text: &str) -> impl Fn(&Value) -> bool + '_ {
 
 #[test]
 fn a_direct_message_arrives_and_is_delivered() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     c[0].command("/msg bob hello bob");
     let sending = c[0].expect_event("sending");
     assert_eq!(sending["to"], "bob");
@@ -47,7 +30,7 @@ fn a_direct_message_arrives_and_is_delivered() {
 
 #[test]
 fn a_message_to_all_reaches_three_peers_with_three_deliveries() {
-    let (_server, mut c) = chat(&["alice", "bob", "carol", "dave"]);
+    let (_server, mut c) = chat_room(&["alice", "bob", "carol", "dave"]);
     c[0].command("/all hello everyone");
     for peer in &mut c[1..] {
         let got = peer.expect("message", message_with("hello everyone"));
@@ -65,7 +48,7 @@ fn a_message_to_all_reaches_three_peers_with_three_deliveries() {
 
 #[test]
 fn non_ascii_and_16_kib_texts_arrive_intact() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     let text = "héllo wörld — 你好 🎉 ß";
     c[0].command(&format!("/msg bob {text}"));
     c[1].expect("message", message_with(text));
@@ -92,7 +75,7 @@ fn non_ascii_and_16_kib_texts_arrive_intact() {
 
 #[test]
 fn an_unknown_name_gets_an_error_and_the_client_goes_on() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     c[0].command("/msg nobody hello?");
     let error = c[0].expect_event("error");
     assert!(
@@ -105,7 +88,7 @@ fn an_unknown_name_gets_an_error_and_the_client_goes_on() {
 
 #[test]
 fn garbage_and_forged_datagrams_change_nothing() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     let bob_udp: SocketAddr = c[1].udp.unwrap();
     let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
 

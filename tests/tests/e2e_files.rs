@@ -8,25 +8,8 @@ use std::path::Path;
 use peerchat_proto::wire::{
     decode_packet, encode_packet, Body, FileOffer, FileRejectReason, Packet, TransferId,
 };
-use peerchat_tests::client::{ChatClient, RawPeer, ServerProc};
+use peerchat_tests::client::{chat_room, ChatClient, RawPeer, ServerProc};
 use serde_json::Value;
-
-/// A server and logged-in clients that all see each other.
-fn chat(names: &[&str]) -> (ServerProc, Vec<ChatClient>) {
-    let server = ServerProc::start();
-    let mut clients: Vec<ChatClient> = names
-        .iter()
-        .map(|n| ChatClient::spawn(server.addr, n).unwrap())
-        .collect();
-    for c in &mut clients {
-        c.expect_ready();
-    }
-    for c in &mut clients {
-        let others: Vec<&str> = names.iter().copied().filter(|n| *n != c.name).collect();
-        c.expect_peers(&others);
-    }
-    (server, clients)
-}
 
 /// Deterministic text of `len` bytes.
 fn text_file(dir: &Path, name: &str, len: usize, seed: u8) -> std::path::PathBuf {
@@ -43,7 +26,7 @@ fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
 
 #[test]
 fn a_large_file_arrives_byte_identical_while_chat_goes_on() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     let src = tempfile::tempdir().unwrap();
     let path = text_file(src.path(), "big.txt", 50 << 20, 1);
     c[0].command(&format!("/send bob {}", path.display()));
@@ -64,7 +47,7 @@ fn a_large_file_arrives_byte_identical_while_chat_goes_on() {
 
 #[test]
 fn a_second_file_of_the_same_name_is_kept_beside_the_first() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     let src = tempfile::tempdir().unwrap();
     for seed in [1, 2] {
         let path = text_file(src.path(), "notes.txt", 10_000, seed);
@@ -80,7 +63,7 @@ fn a_second_file_of_the_same_name_is_kept_beside_the_first() {
 
 #[test]
 fn files_that_cannot_be_sent_get_one_clear_line() {
-    let (_server, mut c) = chat(&["alice", "bob"]);
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
     let src = tempfile::tempdir().unwrap();
     let not_txt = src.path().join("photo.jpg");
     std::fs::write(&not_txt, b"x").unwrap();
@@ -111,7 +94,7 @@ fn files_that_cannot_be_sent_get_one_clear_line() {
 
 #[test]
 fn hostile_offers_never_write_outside_the_downloads_folder() {
-    let (server, mut c) = chat(&["alice", "bob"]);
+    let (server, mut c) = chat_room(&["alice", "bob"]);
     let bob_udp = c[1].udp.unwrap();
     // A peer that logged in properly, so its packets pass the source check and reach
     // the file-name rules.
@@ -185,4 +168,38 @@ fn hostile_offers_never_write_outside_the_downloads_folder() {
     assert!(listing.is_empty(), "{listing:?}");
     assert!(!c[1].downloads.parent().unwrap().join("x.txt").exists());
     assert!(!Path::new("/etc/peerchat-x.txt").exists());
+}
+
+#[test]
+fn with_accept_ask_the_receiver_accepts_or_declines_each_offer() {
+    let server = ServerProc::start();
+    let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
+    let options = peerchat_tests::client::ClientOptions {
+        server: Some(server.addr),
+        extra: vec!["--accept".into(), "ask".into()],
+        ..Default::default()
+    };
+    let mut bob = ChatClient::spawn_with("bob", &options).unwrap();
+    alice.expect_ready();
+    bob.expect_ready();
+    alice.expect_peers(&["bob"]);
+    let src = tempfile::tempdir().unwrap();
+
+    let wanted = text_file(src.path(), "wanted.txt", 5_000, 4);
+    alice.command(&format!("/send bob {}", wanted.display()));
+    let offer = bob.expect_event("file_offered");
+    bob.command("/accept 12345");
+    bob.expect_event("error");
+    bob.command(&format!("/accept {}", offer["id"]));
+    let received = bob.expect_event("file_received");
+    assert_eq!(received["name"], "wanted.txt");
+    alice.expect_event("file_sent");
+
+    let unwanted = text_file(src.path(), "unwanted.txt", 5_000, 5);
+    alice.command(&format!("/send bob {}", unwanted.display()));
+    let offer = bob.expect_event("file_offered");
+    bob.command(&format!("/decline {}", offer["id"]));
+    let failed = alice.expect_event("file_failed");
+    assert_eq!(failed["name"], "unwanted.txt");
+    assert!(!bob.downloads.join("unwanted.txt").exists());
 }

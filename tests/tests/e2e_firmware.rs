@@ -1,7 +1,9 @@
 //! End to end, real processes on loopback: the freestanding `firmware-example` device
 //! (no std, no allocator, raw system calls) logs in to a real `peerchat-server`, shows up
-//! in a `peerchat --json` client's list, answers a direct message with `echo: …`, and
-//! logs out cleanly (`Bye`) on SIGTERM.
+//! in a `peerchat --json` client's list, answers a direct message with `echo: …`,
+//! receives a `.txt` file into its static buffer and answers with the file's length and
+//! BLAKE3 hash (a file over its 4 KiB limit is refused), and logs out cleanly (`Bye`) on
+//! SIGTERM.
 //!
 //! The firmware is its own Cargo workspace (`panic = "abort"`), so it is built here with
 //! `cargo build --release --manifest-path firmware-example/Cargo.toml`, once per run.
@@ -96,6 +98,67 @@ fn the_device_joins_echoes_and_leaves_on_sigterm() {
 }
 
 #[test]
+fn the_device_answers_a_txt_file_with_its_length_and_hash() {
+    let server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let mut dave = ChatClient::spawn(server.addr, "dave").unwrap();
+    dave.expect_ready();
+    let _device = Device::start(&[&addr, "dev4"]);
+    dave.expect_peers(&["dev4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let body = "first line\nsecond line, with ünïcode\n".repeat(40);
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, &body).unwrap();
+    dave.command(&format!("/send dev4 {}", path.display()));
+    let answer = format!(
+        "received notes.txt: {} bytes, blake3 {}",
+        body.len(),
+        blake3::hash(body.as_bytes()).to_hex()
+    );
+    dave.expect("the file's length and hash", message_from("dev4", &answer));
+}
+
+#[test]
+fn a_file_over_4_kib_is_refused_before_any_data_moves() {
+    let server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let mut carol = ChatClient::spawn(server.addr, "carol").unwrap();
+    carol.expect_ready();
+    let _device = Device::start(&[&addr, "dev3"]);
+    carol.expect_peers(&["dev3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, "x".repeat(4097)).unwrap();
+    carol.command(&format!("/send dev3 {}", path.display()));
+    let failed = carol.expect_event("file_failed");
+    assert_eq!(failed["peer"], "dev3");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("size limit"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn the_device_logs_in_again_after_a_server_restart() {
+    let mut server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let device = Device::start(&[&addr, "dev5"]);
+    let mut erin = ChatClient::spawn(server.addr, "erin").unwrap();
+    erin.expect_ready();
+    erin.expect_peers(&["dev5"]);
+    drop(erin);
+    server.restart();
+    let mut frank = ChatClient::spawn(server.addr, "frank").unwrap();
+    frank.expect_ready();
+    frank.expect_peers(&["dev5"]);
+    assert!(
+        device.log().contains("server connection lost"),
+        "{}",
+        device.log()
+    );
+}
+
+#[test]
 fn sigint_also_logs_the_device_out() {
     let server = ServerProc::start();
     let addr = server.addr.to_string();
@@ -108,6 +171,17 @@ fn sigint_also_logs_the_device_out() {
     bob.expect("dev2 leaving", |e| {
         e["event"] == "left" && e["name"] == "dev2"
     });
+}
+
+#[test]
+fn a_taken_name_is_refused_by_the_server_and_the_device_exits() {
+    let server = ServerProc::start();
+    let addr = server.addr.to_string();
+    let mut gina = ChatClient::spawn(server.addr, "gina").unwrap();
+    gina.expect_ready();
+    let mut device = Device::start(&[&addr, "GINA"]);
+    assert_eq!(device.exit_code(), 1, "{}", device.log());
+    assert!(device.log().contains("name is taken"), "{}", device.log());
 }
 
 #[test]

@@ -4,18 +4,20 @@
 //!
 //! Skipped, with a message, when tmux is not installed (`.ci/run` installs it).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
 use peerchat_tests::client::{peerchat_bin, ChatClient, ServerProc, DEADLINE};
 use serde_json::Value;
+use tempfile::TempDir;
 
-/// A tmux server of our own (its own socket), killed with everything in it on drop.
+/// A tmux server of our own (its own socket in a temporary folder), killed with
+/// everything in it on drop.
 struct Tmux {
-    socket: String,
+    socket: PathBuf,
+    _dir: TempDir,
 }
 
 /// Printed when the tests cannot run.
@@ -33,13 +35,11 @@ impl Tmux {
 
     /// Starts `shell_command` in a detached `width`×`height` session, in `dir`.
     fn start(shell_command: &str, dir: &Path, width: u16, height: u16) -> Tmux {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!(
-            "peerchat-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let tmux = Tmux { socket };
+        let socket_dir = tempfile::tempdir().expect("temp dir for the tmux socket");
+        let tmux = Tmux {
+            socket: socket_dir.path().join("tmux.sock"),
+            _dir: socket_dir,
+        };
         let (w, h) = (width.to_string(), height.to_string());
         let dir = dir.to_str().expect("utf-8 temp path");
         let args = [
@@ -61,7 +61,9 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
             .args(args)
             .env_remove("TMUX")
             .output()

@@ -14,6 +14,10 @@ pub(super) trait Render {
     fn event(&mut self, event: &UiEvent) -> Option<String>;
     /// The line for an input line that is not a command.
     fn bad_input(&mut self, error: &ParseError) -> String;
+    /// Shows one line.
+    fn print(&mut self, line: &str) -> io::Result<()> {
+        write_line(line)
+    }
 }
 
 /// Runs until the engine closes `events`. End of input sends `Command::Quit`.
@@ -29,7 +33,7 @@ pub(super) async fn run(
             event = events.recv() => match event {
                 Some(event) => {
                     if let Some(line) = render.event(&event) {
-                        write_line(&line)?;
+                        render.print(&line)?;
                     }
                 }
                 None => return Ok(()),
@@ -37,7 +41,8 @@ pub(super) async fn run(
             line = input.recv(), if input_open => match line {
                 Some(line) => {
                     if let Some(error) = submit(&line, &commands).await {
-                        write_line(&render.bad_input(&error))?;
+                        let line = render.bad_input(&error);
+                        render.print(&line)?;
                     }
                 }
                 None => {
@@ -64,7 +69,8 @@ async fn submit(line: &str, commands: &mpsc::Sender<Command>) -> Option<ParseErr
     }
 }
 
-fn write_line(line: &str) -> io::Result<()> {
+/// Writes one line to stdout and flushes it.
+pub(super) fn write_line(line: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(line.as_bytes())?;
     out.write_all(b"\n")?;

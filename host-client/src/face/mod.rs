@@ -26,6 +26,7 @@ use crate::event::UiEvent;
 pub(crate) mod json;
 mod lines;
 pub(crate) mod plain;
+mod progress;
 
 /// Capacity of the engine → face and face → engine channels.
 pub(crate) const CHANNEL: usize = 1024;

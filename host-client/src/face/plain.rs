@@ -3,23 +3,37 @@
 //! drive the user's terminal.
 
 use core::fmt::Write as _;
-use std::io;
+use std::io::{self, IsTerminal};
 
 use tokio::sync::mpsc;
 
 use super::lines::{self, Render};
+use super::progress::Bars;
 use crate::command::{Command, ParseError};
 use crate::event::{PeerEntry, UiEvent};
 
-struct Plain;
+/// Plain lines, with progress bars for file transfers when stdout is a terminal.
+struct Plain {
+    bars: Option<Bars>,
+}
 
 impl Render for Plain {
     fn event(&mut self, event: &UiEvent) -> Option<String> {
+        if self.bars.as_mut().is_some_and(|bars| bars.update(event)) {
+            return None;
+        }
         render(event)
     }
 
     fn bad_input(&mut self, error: &ParseError) -> String {
         format!("error: {error}")
+    }
+
+    fn print(&mut self, line: &str) -> io::Result<()> {
+        match &self.bars {
+            Some(bars) => bars.println(line),
+            None => lines::write_line(line),
+        }
     }
 }
 
@@ -29,7 +43,8 @@ pub(crate) async fn run(
     events: mpsc::Receiver<UiEvent>,
     commands: mpsc::Sender<Command>,
 ) -> io::Result<()> {
-    lines::run(Plain, events, commands).await
+    let bars = io::stdout().is_terminal().then(Bars::new);
+    lines::run(Plain { bars }, events, commands).await
 }
 
 /// The human line for an event; `None` for events a line face does not show (our own

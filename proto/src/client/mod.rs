@@ -3,8 +3,10 @@
 //! [`Client`] owns the control state machine ([`crate::control::client`], which owns the
 //! roster) and the peer endpoint ([`crate::endpoint`]) and keeps them consistent:
 //!
-//! - `Welcome` gives the endpoint our id; a new id (a fresh server) restarts every link,
-//!   because every peer now knows us under another id;
+//! - `Welcome` gives the endpoint our id. Links survive a re-login: a peer whose id,
+//!   name and address are unchanged keeps its link; one that comes back under a new id
+//!   gets a new link (each `Chat` carries the sender's `base`, which keeps both ends of
+//!   a fresh link in step);
 //! - the roster's joins, leaves and moves, and every full snapshot, are mirrored into the
 //!   endpoint's peer table, so only packets from known peers at their published
 //!   addresses are accepted;
@@ -20,8 +22,12 @@
 //! `poll_event` yields [`Event::Connect`], open a new control connection and report it
 //! with `handle_control_connected`, or `handle_control_closed` if it failed.
 //!
-//! Capacities are const generics: `PEERS` is the roster's and the endpoint's peer table
-//! size (firmware uses about 16).
+//! File transfers ride on the same endpoint: [`Client::files`] is its transfer table,
+//! file bytes come back from `handle_datagram`, and chunk datagrams from `poll_transmit`
+//! carry a `fill` the host completes from the file.
+//!
+//! Capacities are const generics, the endpoint's: `P` is also the roster's size
+//! ([`HostClient`] for desktops, [`SmallClient`] for firmware with 16 peers).
 
 mod event;
 mod peers;
