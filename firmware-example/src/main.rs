@@ -62,12 +62,12 @@ fn device(server: &str, name: &str) -> i32 {
         }
     };
     let seed = linux.seed();
-    let Ok(device) = Device::new(name, linux.udp_port(), seed, addr) else {
-        error!(
-            &mut Console,
-            "invalid name {}: 1-32 bytes of A-Z a-z 0-9 _ . -", name
-        );
-        return 2;
+    let device = match Device::new(name, linux.udp_port(), seed, addr) {
+        Ok(device) => device,
+        Err(e) => {
+            error!(&mut Console, "{}: {}", name, e);
+            return 2;
+        }
     };
     let device = DEVICE.init(device);
     let port = linux.udp_port();

@@ -74,33 +74,34 @@ fn main() -> ExitCode {
 }
 
 async fn run(listen: SocketAddr, config: ServerConfig) -> std::io::Result<()> {
+    // Handlers first: a signal that arrives once the address is printed is never lost.
+    let stop = signal()?;
     let (listener, udp) = bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     // The bound address on stdout, so scripts and tests can use port 0.
     println!("listening on {}", listener.local_addr()?);
-    serve(listener, udp, config, signal()).await
+    serve(listener, udp, config, stop).await
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Installs the SIGINT and SIGTERM handlers now; the future completes on either.
+#[cfg(unix)]
+fn signal() -> std::io::Result<impl core::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn signal() -> std::io::Result<impl core::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }

@@ -61,6 +61,18 @@ async fn five_hundred_clients_converge_to_the_full_list() {
     let unsynced = clients.iter().filter(|c| !c.view().synced).count();
     let drops: usize = clients.iter().map(|c| c.view().disconnects).sum();
     let fewest = clients.iter().map(|c| c.view().peers.len()).min();
+    for c in clients.iter().filter(|c| !c.view().synced).take(3) {
+        let v = c.view();
+        eprintln!(
+            "unsynced: online {} logins {} disconnects {} rejected {:?} stopped {} peers {}",
+            v.online,
+            v.logins,
+            v.disconnects,
+            v.rejected,
+            v.stopped,
+            v.peers.len()
+        );
+    }
     assert!(
         done,
         "{short} clients do not see all {n} (fewest {fewest:?}, {unsynced} unsynced, \
@@ -255,4 +267,31 @@ async fn a_udp_probe_publishes_the_observed_address() {
             .contains(&"prober".to_string()))
         .await
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_pauses_accepting_and_recovers() {
+    let server = ServerProc::start_with_fd_limit(&[], 48);
+    let a = DirClient::spawn(server.addr, "alice", 1);
+    assert!(wait_until(WAIT, || a.view().synced).await);
+    // A flood that exhausts the server's descriptors.
+    let mut flood = Vec::new();
+    for _ in 0..80 {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(server.addr)).await
+        {
+            flood.push(s);
+        }
+    }
+    assert!(
+        wait_until(WAIT, || server.log().contains("accept failed; pausing")).await,
+        "{}",
+        server.log()
+    );
+    assert!(server.proc_running(), "the server survived");
+    drop(flood);
+    // Once descriptors are free again, logins work and alice is still served.
+    let b = DirClient::spawn(server.addr, "bob", 2);
+    assert!(wait_until(WAIT, || a.view().names() == names(&["alice", "bob"])).await);
+    assert!(wait_until(WAIT, || b.view().synced).await);
 }

@@ -1,8 +1,8 @@
-//! The device: a Peerchat client node from `proto` ([`SmallClient`]: 16 peers) driven
-//! over a
-//! [`Platform`]. It logs in, answers each direct message with `echo: <text>`, takes one
-//! `.txt` file of up to [`crate::file::FILE_CAP`] bytes at a time and answers with its length and
-//! BLAKE3 hash, and logs out (`Bye`) when a stop is requested.
+//! The device: a Peerchat client node from `proto` ([`DeviceClient`]: 16 peers,
+//! receive-only files) driven over a [`Platform`]. It logs in, answers each direct
+//! message with `echo: <text>`, takes one `.txt` file of up to [`crate::file::FILE_CAP`]
+//! bytes at a time and answers with its length and BLAKE3 hash, and logs out (`Bye`) when
+//! a stop is requested.
 //!
 //! Every protocol decision is `proto`'s. The driver loop only moves bytes and time:
 //! read the sockets → `handle_*` → drain control frames, datagrams and events → sleep in
@@ -19,9 +19,9 @@ use peerchat_proto::{Duration, Instant};
 use crate::file::FileSlot;
 use crate::platform::{NetError, Platform};
 use crate::reply::Reply;
+use crate::{error, info, warn};
 
 mod files;
-use crate::{error, info, warn};
 
 /// The device's client node: `proto`'s small client (16 peers, 4 queued messages per
 /// peer, 16 texts in 4 KiB, 2 reassembly buffers of 2 KiB), receive-only for files (no
@@ -49,10 +49,18 @@ pub enum Exit {
     Platform(NetError),
 }
 
-/// Why a device could not be made.
+/// Why a device could not be made: the login name breaks `proto`'s name rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BadName;
+
+impl core::fmt::Display for BadName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("invalid name (1-32 bytes of A-Z a-z 0-9 _ . -)")
+    }
+}
+
+impl core::error::Error for BadName {}
 
 /// The device's memory: the client node and its buffers.
 pub struct Device {

@@ -1,6 +1,9 @@
 extern crate std;
 
 use super::*;
+use crate::names::user::NameError;
+use crate::time::Duration;
+use crate::wire::ServerMsg;
 
 const T0: Instant = Instant::ZERO;
 

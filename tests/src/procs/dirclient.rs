@@ -202,9 +202,8 @@ fn feed(client: &mut Client<CAPACITY>, view: &Mutex<View>, now: Instant, bytes: 
 
 fn drain(client: &mut Client<CAPACITY>, view: &Mutex<View>) {
     let mut v = view.lock().unwrap_or_else(|e| e.into_inner());
-    let mut changed = false;
+    let mut resynced = false;
     while let Some(event) = client.poll_event() {
-        changed = true;
         match event {
             ClientEvent::LoggedIn { id, .. } => {
                 v.online = true;
@@ -214,26 +213,32 @@ fn drain(client: &mut Client<CAPACITY>, view: &Mutex<View>) {
             ClientEvent::Rejected(r) => v.rejected = Some(r),
             ClientEvent::Disconnected(_) => {
                 v.online = false;
-                v.synced = false;
                 v.disconnects += 1;
             }
             ClientEvent::Stopped => v.stopped = true,
             ClientEvent::Observed(_) => {}
             ClientEvent::Roster(r) => match r {
-                RosterEvent::Joined(p) => v.joined.push(p.name.as_str().to_string()),
-                RosterEvent::Left(p) => v.left.push(p.name.as_str().to_string()),
-                RosterEvent::Moved(_) | RosterEvent::Synced { .. } => {}
+                RosterEvent::Joined(p) => {
+                    let name = p.name.as_str().to_string();
+                    v.peers.insert(p.id.0, name.clone());
+                    v.joined.push(name);
+                }
+                RosterEvent::Left(p) => {
+                    v.peers.remove(&p.id.0);
+                    v.left.push(p.name.as_str().to_string());
+                }
+                RosterEvent::Moved(_) => {}
+                RosterEvent::Synced { .. } => resynced = true,
             },
         }
     }
     v.synced = client.roster().is_synced() && client.is_online();
     v.stopped |= client.is_stopped();
-    if !changed {
-        return;
+    if resynced {
+        v.peers = client
+            .roster()
+            .iter()
+            .map(|p| (p.id.0, p.name.as_str().to_string()))
+            .collect();
     }
-    v.peers = client
-        .roster()
-        .iter()
-        .map(|p| (p.id.0, p.name.as_str().to_string()))
-        .collect();
 }

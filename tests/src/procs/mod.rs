@@ -120,14 +120,36 @@ impl ServerProc {
     /// Starts `peerchat-server --listen 127.0.0.1:0` plus `args`, and waits until it
     /// prints its address.
     pub fn start(args: &[&str]) -> Self {
+        Self::spawn(args, None)
+    }
+
+    /// Like [`ServerProc::start`] with the server's open-file limit set to `fds`.
+    pub fn start_with_fd_limit(args: &[&str], fds: u64) -> Self {
+        Self::spawn(args, Some(fds))
+    }
+
+    fn spawn(args: &[&str], fds: Option<u64>) -> Self {
+        use std::os::unix::process::CommandExt;
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut child = Command::new(binary("peerchat-server", "peerchat-server"))
-            .args(["--listen", "127.0.0.1:0"])
+        let mut cmd = Command::new(binary("peerchat-server", "peerchat-server"));
+        cmd.args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("log file"))
-            .spawn()
-            .expect("spawn peerchat-server");
+            .stderr(log.reopen().expect("log file"));
+        if let Some(fds) = fds {
+            let lim = libc::rlimit {
+                rlim_cur: fds as libc::rlim_t,
+                rlim_max: fds as libc::rlim_t,
+            };
+            // SAFETY: setrlimit is async-signal-safe and only touches the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("spawn peerchat-server");
         let stdout = child.stdout.take().expect("piped stdout");
         let proc = Proc::new(child);
         let mut line = String::new();
@@ -145,6 +167,14 @@ impl ServerProc {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn proc_running(&self) -> bool {
+        std::fs::metadata(format!("/proc/{}", self.proc.pid())).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", self.proc.pid()))
+                .unwrap_or_default()
+                .contains(") Z")
     }
 
     /// Resident memory in KiB.

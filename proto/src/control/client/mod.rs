@@ -96,6 +96,12 @@ struct Core<const N: usize> {
     probe_answered: bool,
     heartbeat: Duration,
     logged_in_before: bool,
+    /// A `Hello` went out on an earlier connection (whose login may still be held).
+    hello_sent_before: bool,
+    /// A `Hello` went out on the current connection.
+    hello_sent: bool,
+    /// When the current run of `NameTaken` answers began.
+    name_taken_since: Option<Instant>,
 }
 
 impl<const N: usize> Client<N> {
@@ -121,6 +127,9 @@ impl<const N: usize> Client<N> {
             probe_answered: false,
             heartbeat: Duration::from_secs(5),
             logged_in_before: false,
+            hello_sent_before: false,
+            hello_sent: false,
+            name_taken_since: None,
         };
         Ok(Client {
             decoder: FrameDecoder::new(),
@@ -301,6 +310,7 @@ impl<const N: usize> Core<N> {
         let name = self.name;
         let p = &mut self.pending;
         let msg = if core::mem::take(&mut p.hello) {
+            self.hello_sent = true;
             ClientMsg::Hello {
                 name: name.as_str(),
                 udp_port: self.udp_port,
@@ -399,6 +409,7 @@ impl<const N: usize> Core<N> {
         self.probe_answered = false;
         self.heartbeat = Duration::from_millis(u64::from(hb_ms.max(100)));
         self.backoff.reset();
+        self.name_taken_since = None;
         self.roster.reset();
         self.set(Timer::Handshake, None);
         self.set(Timer::Ping, Some(now + self.heartbeat));
@@ -413,9 +424,17 @@ impl<const N: usize> Core<N> {
     }
 
     fn on_rejected(&mut self, now: Instant, reason: RejectReason) {
-        if self.logged_in_before && reason == RejectReason::NameTaken {
-            // Our previous session has not expired yet: retry until it does.
-            return self.lose(now, Disconnect::NameStillTaken, true);
+        if reason == RejectReason::Protocol {
+            // We always open with a valid `Hello`: the server did not get it in time.
+            return self.lose(now, Disconnect::Refused(reason), true);
+        }
+        if reason == RejectReason::NameTaken && self.hello_sent_before {
+            // The name may be held by our own earlier login (a session that has not
+            // expired, or a `Hello` whose answer we gave up on): retry for a while.
+            let since = *self.name_taken_since.get_or_insert(now);
+            if now.saturating_since(since) < self.config.name_retry_window {
+                return self.lose(now, Disconnect::NameStillTaken, true);
+            }
         }
         self.action = Some(Action::Close);
         self.stop(ClientEvent::Rejected(reason));
@@ -423,6 +442,7 @@ impl<const N: usize> Core<N> {
 
     /// The connection is gone (or must go): tell the UI and schedule a reconnect.
     fn lose(&mut self, now: Instant, why: Disconnect, close: bool) {
+        self.hello_sent_before |= core::mem::take(&mut self.hello_sent);
         if close {
             self.action = Some(Action::Close);
         }

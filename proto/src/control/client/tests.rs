@@ -365,3 +365,60 @@ fn a_burst_is_consumed_in_steps_when_events_pile_up() {
     assert!(rounds > 1);
     assert_eq!(c.roster().len(), 41);
 }
+
+#[test]
+fn name_taken_after_an_unanswered_hello_is_retried_for_a_while() {
+    let mut c = Client::<8>::new("me", 4000, ClientConfig::new(1)).unwrap();
+    c.handle_timeout(ms(0));
+    let _ = c.poll_action();
+    c.handle_connected(ms(0));
+    let _ = sent(&mut c);
+    c.handle_timeout(ms(5000)); // no Welcome: our Hello may still be registered
+    assert_eq!(c.poll_action(), Some(Action::Close));
+    let taken = frame(&ServerMsg::Rejected {
+        reason: RejectReason::NameTaken,
+    });
+    let mut t;
+    loop {
+        let at = c.poll_timeout().unwrap();
+        t = at.as_micros() / 1000;
+        c.handle_timeout(at);
+        assert_eq!(c.poll_action(), Some(Action::Connect));
+        c.handle_connected(at);
+        let _ = sent(&mut c);
+        c.handle_bytes(at, &taken);
+        if c.is_stopped() {
+            break;
+        }
+        assert!(t < 40_000, "retried past the window");
+    }
+    assert!(t >= 35_000, "gave up after {t} ms, before the 30 s window");
+    let ev = events(&mut c);
+    assert!(ev.contains(&ClientEvent::Disconnected(Disconnect::NameStillTaken)));
+    assert_eq!(
+        ev.last(),
+        Some(&ClientEvent::Rejected(RejectReason::NameTaken))
+    );
+}
+
+#[test]
+fn a_login_refused_as_too_late_is_retried() {
+    let mut c = Client::<8>::new("me", 4000, ClientConfig::new(1)).unwrap();
+    c.handle_timeout(ms(0));
+    let _ = c.poll_action();
+    c.handle_connected(ms(0));
+    let _ = sent(&mut c);
+    let refused = frame(&ServerMsg::Rejected {
+        reason: RejectReason::Protocol,
+    });
+    c.handle_bytes(ms(6000), &refused);
+    assert_eq!(c.poll_action(), Some(Action::Close));
+    assert_eq!(
+        events(&mut c),
+        [ClientEvent::Disconnected(Disconnect::Refused(
+            RejectReason::Protocol
+        ))]
+    );
+    assert!(!c.is_stopped());
+    assert!(c.poll_timeout().is_some());
+}

@@ -17,12 +17,16 @@ pub struct ClientConfig {
     pub probe_interval: Duration,
     /// How many probes are sent after each login.
     pub probe_attempts: u8,
+    /// How long `NameTaken` is retried when the name may be held by this client's own
+    /// earlier login (it expires on the server within three heartbeats).
+    pub name_retry_window: Duration,
     /// Host-provided random seed (jitter).
     pub seed: u64,
 }
 
 impl ClientConfig {
-    /// Defaults: 5 s handshake, backoff 250 ms to 10 s, 3 probes 1 s apart.
+    /// Defaults: 5 s handshake, backoff 250 ms to 10 s, 3 probes 1 s apart, `NameTaken`
+    /// retried for 30 s after an earlier login attempt.
     pub const fn new(seed: u64) -> Self {
         ClientConfig {
             handshake_timeout: Duration::from_secs(5),
@@ -30,6 +34,7 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(10),
             probe_interval: Duration::from_secs(1),
             probe_attempts: 3,
+            name_retry_window: Duration::from_secs(30),
             seed,
         }
     }
@@ -63,6 +68,9 @@ pub enum Disconnect {
     Protocol(DecodeError),
     /// The name is still held by this user's previous session; retrying.
     NameStillTaken,
+    /// The server refused this attempt for a reason that can pass (it did not get our
+    /// `Hello` in time: `Rejected { Protocol }`); retrying.
+    Refused(RejectReason),
 }
 
 impl core::fmt::Display for Disconnect {
@@ -75,6 +83,7 @@ impl core::fmt::Display for Disconnect {
             Disconnect::ServerShutdown => f.write_str("server shut down"),
             Disconnect::Protocol(e) => write!(f, "server sent bad data: {e}"),
             Disconnect::NameStillTaken => f.write_str("name still held by the old session"),
+            Disconnect::Refused(r) => write!(f, "login refused ({r}); retrying"),
         }
     }
 }
