@@ -705,3 +705,79 @@ fn after_a_restart_with_the_same_ids_one_side_drops_the_link_and_both_still_chat
         );
     }
 }
+
+/// Disconnects `node` and waits for the core's reconnect.
+fn lose_server(node: &mut Node) {
+    node.client.handle_control_closed(node.now);
+    for _ in 0..100 {
+        node.advance(Duration::from_millis(100));
+        if node.events().contains(&Ev::Connect) {
+            return;
+        }
+    }
+    panic!("no reconnect asked for");
+}
+
+#[test]
+fn a_peer_not_back_yet_after_our_relogin_lingers_and_chat_goes_on() {
+    let (mut alice, mut bob) = pair();
+    lose_server(&mut alice);
+    lose_server(&mut bob);
+    // Alice is back first: the fresh list lacks Bob, who is kept.
+    let events = alice.log_in(1, &[]);
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Left(_))),
+        "{events:?}"
+    );
+    assert!(alice.client.peer_by_name("bob").is_some());
+    let sent = alice
+        .client
+        .send_to(alice.now, "bob", "still here")
+        .unwrap();
+    pump(&mut alice, &mut bob);
+    assert!(bob.events().contains(&Ev::Message {
+        from: "alice".into(),
+        text: "still here".into(),
+        to_all: false
+    }));
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+    // Bob comes back unchanged: no join to report, and no deadline any more.
+    alice.server_says(&ServerMsg::Joined {
+        version: 2,
+        peer: info(2, "bob", bob.udp),
+    });
+    assert!(alice.events().is_empty());
+    alice.advance(REJOIN_GRACE + Duration::from_secs(1));
+    assert!(!alice.events().contains(&Ev::Left("bob".into())));
+    assert!(alice.client.peer_by_name("bob").is_some());
+}
+
+#[test]
+fn a_peer_that_does_not_come_back_leaves_after_the_grace() {
+    let (mut alice, _bob) = pair();
+    lose_server(&mut alice);
+    alice.log_in(1, &[]);
+    assert!(alice.client.peer_by_name("bob").is_some());
+    let deadline = alice.client.poll_timeout().unwrap();
+    assert!(deadline <= alice.now + REJOIN_GRACE);
+    alice.advance(REJOIN_GRACE);
+    assert!(alice.events().contains(&Ev::Left("bob".into())));
+    assert_eq!(
+        alice.client.send_to(alice.now, "bob", "x"),
+        Err(SendError::UnknownName)
+    );
+}
+
+#[test]
+fn a_peer_replaced_in_the_list_does_not_linger() {
+    let (mut alice, _bob) = pair();
+    lose_server(&mut alice);
+    // The fresh server gave Bob's name to someone at another address.
+    alice.log_in(1, &[(5, "bob", addr(7777))]);
+    let bob = alice.client.peer_by_name("bob").unwrap();
+    assert_eq!((bob.id, bob.addr), (PeerId(5), WireAddr::from(addr(7777))));
+    assert_eq!(alice.client.peers().count(), 1);
+}
