@@ -5,6 +5,7 @@
 //! `fn run() -> Table` and one line in [`SCENARIOS`].
 
 pub mod directory;
+pub mod files;
 
 /// One scenario's results.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +57,7 @@ pub type Scenario = (&'static str, fn() -> Table);
 pub const SCENARIOS: &[Scenario] = &[
     ("directory", directory::run),
     ("chat", crate::client_bench::run),
+    ("files", files::run),
 ];
 
 /// Runs the named scenario; `None` if there is no such scenario.
