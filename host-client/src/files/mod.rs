@@ -45,8 +45,7 @@ use peerchat_proto::Instant;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::event::{Direction, UiEvent};
-#[allow(unused_imports)] // the engine's API
-pub(crate) use send::{prepare, prepare_blocking, Outgoing, PrepareError};
+pub(crate) use send::{prepare, Outgoing, PrepareError};
 use store::Incoming;
 pub(crate) use store::Report;
 
