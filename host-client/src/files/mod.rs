@@ -262,16 +262,20 @@ impl Files {
         table: &mut HostTransfers,
         now: Instant,
     ) -> Result<(), String> {
-        let key = self
-            .pending
-            .remove(&id)
-            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        let key = self.take_offer(id)?;
         if let Err(e) = self.open(key) {
             table.cancel(now, key, CancelReason::WriteFailed);
             return Err(format!("cannot store the file: {e}"));
         }
         table.accept(now, key);
         Ok(())
+    }
+
+    /// The waiting offer `id`, no longer waiting.
+    fn take_offer(&mut self, id: u32) -> Result<TransferKey, String> {
+        self.pending
+            .remove(&id)
+            .ok_or_else(|| format!("no file offer {id} is waiting"))
     }
 
     /// `/decline ID`.
@@ -281,10 +285,7 @@ impl Files {
         table: &mut HostTransfers,
         now: Instant,
     ) -> Result<(), String> {
-        let key = self
-            .pending
-            .remove(&id)
-            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        let key = self.take_offer(id)?;
         table.reject(now, key);
         Ok(())
     }
