@@ -177,7 +177,9 @@ impl ChatClient {
         udp
     }
 
-    /// Waits until a `peers` or `joined` event shows that everyone in `names` is online.
+    /// Waits until the `peers`, `joined` and `left` events read so far, and those that
+    /// follow, show everyone in `names` online. (After a reconnect, first wait for the
+    /// fresh `peers` event, or the list from before the outage counts.)
     pub fn expect_peers(&mut self, names: &[&str]) {
         // What the events read so far say, then what comes next.
         let mut online: Vec<String> = Vec::new();

@@ -134,6 +134,9 @@ fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
             .filter(|e| e["event"] == "disconnected")
             .count();
         assert_eq!(outages, 1, "one disconnected per outage: {:?}", c.seen);
+        // The fresh list: the other is in it if it is back already, or kept until it
+        // is (unless the new server gave us the other's old id).
+        c.expect_event("peers");
     }
     alice.expect_peers(&["bob"]);
     bob.expect_peers(&["alice"]);

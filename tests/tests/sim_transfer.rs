@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 
 use peerchat_proto::time::{Duration, Instant};
 use peerchat_proto::transfer::{
-    ChunkSource, Config, Event, FailReason, ReadError, Role, TransferKey, Transfers,
+    ChunkSource, Config, Event, FailReason, ReadError, Role, SendStats, TransferKey, Transfers,
 };
 use peerchat_proto::wire::{decode_packet, Body, CancelReason, PeerId, MAX_CHUNK, MAX_DATAGRAM};
 
@@ -120,6 +120,8 @@ struct World<'f> {
     store: Store,
     sent: Option<Result<u64, FailReason>>,
     sent_at: Option<Instant>,
+    /// The sender's path statistics, last seen.
+    stats: Option<SendStats>,
     /// The receiver vanishes at this time…
     b_gone_at: Option<Instant>,
     /// …or after storing this many chunks.
@@ -150,6 +152,7 @@ impl<'f> World<'f> {
             },
             sent: None,
             sent_at: None,
+            stats: None,
             b_gone_at: None,
             b_gone_after: None,
             writes: 0,
@@ -261,6 +264,7 @@ impl<'f> World<'f> {
         let end = self.now + limit;
         let mut next_print = Instant::ZERO;
         while self.now < end {
+            self.stats = self.a.send_stats(key).or(self.stats);
             if std::env::var_os("SIM_TRACE").is_some() && self.now >= next_print {
                 next_print = self.now + Duration::from_millis(100);
                 println!("{:?} {:?}", self.now, self.a.send_stats(key));
@@ -485,14 +489,15 @@ fn core_speed() {
             w.run(Duration::from_secs(600));
             let wall = start.elapsed().as_secs_f64();
             assert_eq!(w.sent, Some(Ok(size as u64)));
-            let stats = (w.links[1].sent, size.div_ceil(MAX_CHUNK));
+            let stats = w.stats.expect("stats");
             println!(
                 "loss {:.0}%: 64 MiB in {wall:.2} s wall = {:.0} MB/s through both cores and the \
-                 simulator (hashing, copies, allocation per datagram); {} datagrams for {} chunks",
+                 simulator (hashing, copies, allocation per datagram); {} chunks, {} sent, {} resent",
                 loss * 100.0,
                 size as f64 / wall / 1e6,
-                stats.0,
-                stats.1
+                size.div_ceil(MAX_CHUNK),
+                stats.transmissions,
+                stats.retransmissions
             );
         }
     });

@@ -30,6 +30,7 @@
 //! ([`HostClient`] for desktops, [`SmallClient`] for firmware with 16 peers).
 
 mod event;
+mod linger;
 mod peers;
 mod poll;
 #[cfg(test)]
@@ -40,6 +41,7 @@ mod tests;
 use core::net::SocketAddr;
 
 pub use event::{Event, SendError, Sent};
+pub use linger::REJOIN_GRACE;
 
 use crate::control::client::{Client as ControlClient, ClientConfig as ControlConfig};
 use crate::endpoint::{Endpoint, EndpointConfig, SendError as EndpointSendError};
@@ -102,6 +104,12 @@ pub struct Client<
     peers: peers::Peers<P>,
     /// A connect was asked for and not yet reported.
     connecting: bool,
+    /// Peers kept across our re-login until they are back (see [`linger`]).
+    linger: linger::Linger<P>,
+    /// The next full list is the first after a re-login.
+    relogin: bool,
+    /// The latest time a `handle_*` call brought.
+    now: Instant,
 }
 
 impl<
@@ -137,6 +145,9 @@ impl<
             local_id: None,
             peers: peers::Peers::new(),
             connecting: false,
+            linger: linger::Linger::new(),
+            relogin: false,
+            now: Instant::ZERO,
         })
     }
 
@@ -174,12 +185,14 @@ impl<
 
     /// The host's control connection is up.
     pub fn handle_control_connected(&mut self, now: Instant) {
+        self.tick(now);
         self.connecting = false;
         self.control.handle_connected(now);
     }
 
     /// The host's control connection failed to open, or ended.
     pub fn handle_control_closed(&mut self, now: Instant) {
+        self.tick(now);
         if core::mem::take(&mut self.connecting) {
             self.control.handle_connect_failed(now);
         } else {
@@ -191,6 +204,7 @@ impl<
     /// than given when events must be drained first (drain [`Client::poll_event`], then
     /// call again with the rest).
     pub fn handle_control_bytes(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        self.tick(now);
         self.control.handle_bytes(now, bytes)
     }
 
@@ -202,6 +216,7 @@ impl<
         from: SocketAddr,
         bytes: &'a [u8],
     ) -> Option<crate::transfer::Write<'a>> {
+        self.tick(now);
         if from == self.server {
             // Only the server's own socket may answer a probe.
             if let Ok(packet) = decode_packet(bytes) {
@@ -230,6 +245,7 @@ impl<
 
     /// Runs every timer that is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
         self.control.handle_timeout(now);
         self.endpoint.handle_timeout(now);
     }
@@ -306,10 +322,31 @@ impl<
     /// When [`Client::handle_timeout`] must be called next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.control.poll_timeout(), self.endpoint.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.control.poll_timeout(),
+            self.endpoint.poll_timeout(),
+            self.linger.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+impl<
+        const P: usize,
+        const Q: usize,
+        const E: usize,
+        const T: usize,
+        const R: usize,
+        const B: usize,
+        const FS: usize,
+        const FR: usize,
+        const FW: usize,
+    > Client<P, Q, E, T, R, B, FS, FR, FW>
+{
+    fn tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
     }
 }
 

@@ -40,6 +40,9 @@ impl<
                 return Some(event);
             }
         }
+        if let Some(event) = self.poll_expired() {
+            return Some(event);
+        }
         self.poll_endpoint_event()
     }
 
@@ -54,6 +57,7 @@ impl<
                     self.local_id = Some(id);
                     self.endpoint.set_local_id(id);
                 }
+                self.relogin = reconnected;
                 Event::LoggedIn {
                     id,
                     addr: addr.into(),
@@ -71,6 +75,7 @@ impl<
     fn on_roster_event(&mut self, event: RosterEvent) -> Option<Event<'static>> {
         match event {
             RosterEvent::Joined(r) | RosterEvent::Moved(r) if Some(r.id) != self.local_id => {
+                self.linger.forget(&r);
                 let new_name = self.peers.by_name(r.name.as_str()).is_none();
                 let changed = adopt(&mut self.endpoint, &mut self.peers, r);
                 (changed && new_name).then_some(Event::Joined {
@@ -80,6 +85,7 @@ impl<
                 })
             }
             RosterEvent::Left(r) if Some(r.id) != self.local_id => {
+                self.linger.forget(&r);
                 let gone = drop_peer(&mut self.endpoint, &mut self.peers, r.id)?;
                 Some(Event::Left {
                     id: gone.id,
@@ -95,23 +101,48 @@ impl<
     }
 
     /// Makes the peer table equal to the roster (ourselves left out): a peer whose id,
-    /// name and address are unchanged keeps its link.
+    /// name and address are unchanged keeps its link. In the first list after our
+    /// re-login, a peer that is simply missing (not replaced) lingers instead of going.
     fn resync(&mut self) {
+        let lenient = core::mem::take(&mut self.relogin);
+        let until = self.now + super::REJOIN_GRACE;
         let roster = self.control.roster();
         let mut i = 0;
         while let Some(p) = self.peers.get(i).copied() {
-            if roster.get(p.id).is_some_and(|r| *r == p) && Some(p.id) != self.local_id {
+            let me = Some(p.id) == self.local_id;
+            if !me && roster.get(p.id).is_some_and(|r| *r == p) {
+                self.linger.forget(&p);
+                i += 1;
+            } else if !me && lenient && roster.find(p.name.as_str()).is_none() {
+                self.linger.insert(p, until);
                 i += 1;
             } else {
+                self.linger.forget(&p);
                 // `drop_peer` swap-removes: index `i` now holds an unchecked entry.
                 drop_peer(&mut self.endpoint, &mut self.peers, p.id);
             }
         }
         for r in roster.iter() {
             if Some(r.id) != self.local_id {
+                self.linger.forget(r);
                 adopt(&mut self.endpoint, &mut self.peers, *r);
             }
         }
+    }
+
+    /// A lingering peer that did not come back in time: it left.
+    fn poll_expired(&mut self) -> Option<Event<'static>> {
+        while let Some(record) = self.linger.take_expired(self.now) {
+            // Only if the table still holds that very record (not a replacement).
+            if self.peers.contains(&record) {
+                drop_peer(&mut self.endpoint, &mut self.peers, record.id);
+                return Some(Event::Left {
+                    id: record.id,
+                    name: record.name,
+                });
+            }
+        }
+        None
     }
 
     fn poll_endpoint_event(&mut self) -> Option<Event<'_>> {

@@ -574,3 +574,210 @@ fn an_unchanged_peer_keeps_its_link_across_a_reconnect() {
         id: sent.id
     }));
 }
+
+#[test]
+fn after_a_restart_the_first_back_learns_of_the_other_by_a_join() {
+    let (mut alice, mut bob) = pair();
+    for node in [&mut alice, &mut bob] {
+        node.client.handle_control_closed(node.now);
+        let mut asked = false;
+        for _ in 0..100 {
+            node.advance(Duration::from_millis(100));
+            if node.events().contains(&Ev::Connect) {
+                asked = true;
+                break;
+            }
+        }
+        assert!(asked);
+    }
+    // Bob is back first, as id 1 (Alice's old id), alone.
+    bob.log_in(1, &[]);
+    // Alice comes back as id 2 (Bob's old id) and sees Bob.
+    let bob_at = bob.udp;
+    alice.log_in(2, &[(1, "bob", bob_at)]);
+    bob.server_says(&ServerMsg::Joined {
+        version: 2,
+        peer: info(2, "alice", alice.udp),
+    });
+    assert!(bob.events().contains(&Ev::Joined("alice".into())));
+
+    let sent = alice.client.send_to(alice.now, "bob", "after").unwrap();
+    pump(&mut alice, &mut bob);
+    let got = bob.events();
+    assert!(
+        got.contains(&Ev::Message {
+            from: "alice".into(),
+            text: "after".into(),
+            to_all: false
+        }),
+        "{got:?}"
+    );
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+    let back = bob.client.send_to(bob.now, "alice", "back").unwrap();
+    pump(&mut alice, &mut bob);
+    assert!(alice.events().contains(&Ev::Message {
+        from: "bob".into(),
+        text: "back".into(),
+        to_all: false
+    }));
+    assert!(bob.events().contains(&Ev::Delivered {
+        to: "alice".into(),
+        id: back.id
+    }));
+}
+
+#[test]
+fn after_a_restart_with_the_same_ids_one_side_drops_the_link_and_both_still_chat() {
+    for seed_shift in 0..8u64 {
+        let (mut alice, mut bob) = pair();
+        // Traffic before the outage, so both links have history.
+        for i in 0..3 {
+            alice.client.send_to(alice.now, "bob", "before").unwrap();
+            bob.client.send_to(bob.now, "alice", "before").unwrap();
+            let _ = i;
+        }
+        pump(&mut alice, &mut bob);
+        alice.events();
+        bob.events();
+        for node in [&mut alice, &mut bob] {
+            node.client.handle_control_closed(node.now);
+            node.advance(Duration::from_millis(100 * (seed_shift + 1)));
+            for _ in 0..100 {
+                node.advance(Duration::from_millis(100));
+                if node.events().contains(&Ev::Connect) {
+                    break;
+                }
+            }
+        }
+        // Alice is back first under the same id, alone: Bob leaves her table.
+        alice.log_in(1, &[]);
+        let bob_at = bob.udp;
+        let alice_at = alice.udp;
+        // Bob comes back under his old id too and finds Alice unchanged.
+        bob.log_in(2, &[(1, "alice", alice_at)]);
+        alice.server_says(&ServerMsg::Joined {
+            version: 2,
+            peer: info(2, "bob", bob_at),
+        });
+        alice.events();
+        bob.events();
+        let sent = alice.client.send_to(alice.now, "bob", "after").unwrap();
+        let back = bob.client.send_to(bob.now, "alice", "back").unwrap();
+        for _ in 0..50 {
+            pump(&mut alice, &mut bob);
+            alice.advance(Duration::from_millis(200));
+            bob.advance(Duration::from_millis(200));
+        }
+        let a = alice.events();
+        let b = bob.events();
+        assert!(
+            b.contains(&Ev::Message {
+                from: "alice".into(),
+                text: "after".into(),
+                to_all: false
+            }),
+            "{seed_shift}: bob {b:?}"
+        );
+        assert!(
+            a.contains(&Ev::Delivered {
+                to: "bob".into(),
+                id: sent.id
+            }),
+            "{seed_shift}: alice {a:?}"
+        );
+        assert!(
+            a.contains(&Ev::Message {
+                from: "bob".into(),
+                text: "back".into(),
+                to_all: false
+            }),
+            "{seed_shift}: alice {a:?}"
+        );
+        assert!(
+            b.contains(&Ev::Delivered {
+                to: "alice".into(),
+                id: back.id
+            }),
+            "{seed_shift}: bob {b:?}"
+        );
+    }
+}
+
+/// Disconnects `node` and waits for the core's reconnect.
+fn lose_server(node: &mut Node) {
+    node.client.handle_control_closed(node.now);
+    for _ in 0..100 {
+        node.advance(Duration::from_millis(100));
+        if node.events().contains(&Ev::Connect) {
+            return;
+        }
+    }
+    panic!("no reconnect asked for");
+}
+
+#[test]
+fn a_peer_not_back_yet_after_our_relogin_lingers_and_chat_goes_on() {
+    let (mut alice, mut bob) = pair();
+    lose_server(&mut alice);
+    lose_server(&mut bob);
+    // Alice is back first: the fresh list lacks Bob, who is kept.
+    let events = alice.log_in(1, &[]);
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Left(_))),
+        "{events:?}"
+    );
+    assert!(alice.client.peer_by_name("bob").is_some());
+    let sent = alice
+        .client
+        .send_to(alice.now, "bob", "still here")
+        .unwrap();
+    pump(&mut alice, &mut bob);
+    assert!(bob.events().contains(&Ev::Message {
+        from: "alice".into(),
+        text: "still here".into(),
+        to_all: false
+    }));
+    assert!(alice.events().contains(&Ev::Delivered {
+        to: "bob".into(),
+        id: sent.id
+    }));
+    // Bob comes back unchanged: no join to report, and no deadline any more.
+    alice.server_says(&ServerMsg::Joined {
+        version: 2,
+        peer: info(2, "bob", bob.udp),
+    });
+    assert!(alice.events().is_empty());
+    alice.advance(REJOIN_GRACE + Duration::from_secs(1));
+    assert!(!alice.events().contains(&Ev::Left("bob".into())));
+    assert!(alice.client.peer_by_name("bob").is_some());
+}
+
+#[test]
+fn a_peer_that_does_not_come_back_leaves_after_the_grace() {
+    let (mut alice, _bob) = pair();
+    lose_server(&mut alice);
+    alice.log_in(1, &[]);
+    assert!(alice.client.peer_by_name("bob").is_some());
+    let deadline = alice.client.poll_timeout().unwrap();
+    assert!(deadline <= alice.now + REJOIN_GRACE);
+    alice.advance(REJOIN_GRACE);
+    assert!(alice.events().contains(&Ev::Left("bob".into())));
+    assert_eq!(
+        alice.client.send_to(alice.now, "bob", "x"),
+        Err(SendError::UnknownName)
+    );
+}
+
+#[test]
+fn a_peer_replaced_in_the_list_does_not_linger() {
+    let (mut alice, _bob) = pair();
+    lose_server(&mut alice);
+    // The fresh server gave Bob's name to someone at another address.
+    alice.log_in(1, &[(5, "bob", addr(7777))]);
+    let bob = alice.client.peer_by_name("bob").unwrap();
+    assert_eq!((bob.id, bob.addr), (PeerId(5), WireAddr::from(addr(7777))));
+    assert_eq!(alice.client.peers().count(), 1);
+}

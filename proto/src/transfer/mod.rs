@@ -44,8 +44,9 @@
 //! never sends past the receiver's flow-control `limit`. Each transmission gets a
 //! sequence number; a chunk is declared lost when a chunk sent later was acknowledged
 //! and an RTT plus a reordering allowance (2·rttvar, at least min_rtt/4) has passed since
-//! it was sent (RACK's time threshold, so reordering is tolerated). A probe timeout retransmits
-//! everything unacknowledged, with exponential backoff; after [`Config::idle_timeout`]
+//! it was sent (RACK's time threshold, so reordering is tolerated). A probe timeout resends
+//! the oldest chunk in flight (a receiver acknowledges a repeat at once, and RACK finds
+//! the rest), with exponential backoff; after [`Config::idle_timeout`]
 //! without any acknowledgement the transfer fails with [`Timeout`](crate::wire::CancelReason::Timeout).
 //! Retransmissions go before new chunks.
 //!

@@ -58,6 +58,10 @@ pub(super) struct Receiver<const W: usize> {
     got: [bool; W],
     received: u64,
     recent: Vec<u32, RECENT>,
+    /// The lowest chunk stored since the last complete round of acks.
+    lowest_new: Option<u32>,
+    /// Where the next ack of a multi-ack round continues (downwards).
+    ack_cursor: Option<u32>,
     unacked: u8,
     need_accept: bool,
     need_ack: bool,
@@ -98,6 +102,8 @@ impl<const W: usize> Receiver<W> {
             got: [false; W],
             received: 0,
             recent: Vec::new(),
+            lowest_new: None,
+            ack_cursor: None,
             unacked: 0,
             need_accept: false,
             need_ack: false,
@@ -270,6 +276,7 @@ impl<const W: usize> Receiver<W> {
             self.got[self.cum as usize % W] = false;
             self.cum += 1;
         }
+        self.lowest_new = Some(self.lowest_new.map_or(idx, |l| l.min(idx)));
         if self.recent.push(idx).is_err() {
             self.need_ack = true;
         }
@@ -349,6 +356,10 @@ impl<const W: usize> Receiver<W> {
         None
     }
 
+    /// An ack: the runs holding the most recent chunks first, then runs from the top
+    /// down. When more chunks arrived since the last ack than one ack can describe (a
+    /// host that drains a burst of datagrams before polling), further acks follow, each
+    /// continuing below the previous one, until every new chunk was reported.
     fn build_ack(&mut self) -> FileAck {
         let mut ranges: Vec<ChunkRange, MAX_ACK_RANGES> = Vec::new();
         for i in (0..self.recent.len()).rev() {
@@ -357,7 +368,7 @@ impl<const W: usize> Receiver<W> {
                 push_new(&mut ranges, self.run_around(idx));
             }
         }
-        let mut top = self.highest;
+        let mut top = self.ack_cursor.take().unwrap_or(self.highest).max(self.cum);
         while top > self.cum && !ranges.is_full() {
             while top > self.cum && !self.has(top - 1) {
                 top -= 1;
@@ -372,8 +383,17 @@ impl<const W: usize> Receiver<W> {
         }
         self.recent.clear();
         self.unacked = 0;
-        self.need_ack = false;
         self.timers[Timer::Ack as usize] = None;
+        // Chunks below `top` that arrived since the last ack are not described yet.
+        let more = self
+            .lowest_new
+            .is_some_and(|low| low < top && top > self.cum);
+        self.need_ack = more;
+        if more {
+            self.ack_cursor = Some(top);
+        } else {
+            self.lowest_new = None;
+        }
         let limit = u64::from(self.cum) + W as u64;
         FileAck {
             transfer: self.key.id,

@@ -555,10 +555,13 @@ impl<const W: usize> Sender<W> {
         match self.state {
             SendState::Offering | SendState::AwaitDone => self.need_offer = true,
             SendState::Sending => {
+                // A probe, not a flood: resend the oldest chunk in flight; the receiver
+                // acknowledges it at once and RACK finds whatever else was lost.
                 self.pto_count += 1;
                 while let Some((idx, seq)) = self.sent.pop_front() {
                     if self.live(idx, seq) {
                         self.mark_lost(idx);
+                        break;
                     }
                 }
             }

@@ -686,3 +686,67 @@ fn a_fill_lands_exactly_where_the_chunk_data_is_encoded() {
 fn a_one_receive_table_is_small() {
     assert!(core::mem::size_of::<Transfers<0, 1, 32>>() < 1200);
 }
+
+#[test]
+fn a_burst_with_many_gaps_is_described_by_several_acks() {
+    let mut b = Transfers::<1, 1, 256>::new(Config::default(), 1);
+    let offer = Body::FileOffer(FileOffer {
+        transfer: TransferId(3),
+        name: "a.txt",
+        size: 100 * 1000,
+        chunk_size: 100,
+        hash: [0; 32],
+    });
+    let _ = b.handle_packet(Instant::ZERO, A, &offer);
+    let d = [0u8; 100];
+    // 40 runs of one chunk with a gap after each, handed over before any ack.
+    for i in 0..40u32 {
+        let _ = b.handle_packet(Instant::ZERO, A, &chunk(2 * i + 1, &d));
+    }
+    let mut buf = [0u8; MAX_DATAGRAM];
+    let mut acks = Vec::new();
+    while let Some(t) = b.poll_control(Instant::ZERO, B, &mut buf) {
+        if let Body::FileAck(a) = decode_packet(&buf[..t.len]).unwrap().body {
+            acks.push(a);
+        }
+    }
+    assert!(acks.len() >= 2, "{} acks", acks.len());
+    let mut covered: Vec<u32> = acks
+        .iter()
+        .flat_map(|a| a.ranges.iter().flat_map(|r| r.start..r.end))
+        .collect();
+    covered.sort_unstable();
+    covered.dedup();
+    let sent: Vec<u32> = (0..40).map(|i| 2 * i + 1).collect();
+    assert_eq!(covered, sent, "every chunk reported");
+}
+
+#[test]
+fn a_probe_timeout_resends_one_chunk_not_the_window() {
+    let mut a = T::new(Config::default(), 1);
+    let data = file(20 * 1136);
+    let key = a
+        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
+        .unwrap();
+    let mut buf = [0u8; MAX_DATAGRAM];
+    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
+    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
+    let mut first = 0;
+    while a
+        .poll_chunk(Instant::ZERO, A, &mut buf, &mut Bytes(&data))
+        .is_some()
+    {
+        first += 1;
+    }
+    assert!(first >= 16);
+    let pto = Instant::from_millis(1000);
+    a.handle_timeout(pto);
+    let mut resent = Vec::new();
+    while let Some(t) = a.poll_chunk(pto, A, &mut buf, &mut Bytes(&data)) {
+        if let Body::FileChunk(c) = decode_packet(&buf[..t.len]).unwrap().body {
+            resent.push(c.index);
+        }
+    }
+    let again: Vec<u32> = resent.iter().copied().filter(|&i| i < first).collect();
+    assert_eq!(again, [0], "one probe, the oldest chunk: {resent:?}");
+}
