@@ -231,7 +231,10 @@ mod hash_bytes_tests {
         let mut whole = [0; 128];
         let whole = postcard::to_slice(&offer(hash), &mut whole).unwrap();
         assert!(whole.ends_with(field));
-        assert_eq!(postcard::from_bytes::<FileOffer<'_>>(whole), Ok(offer(hash)));
+        assert_eq!(
+            postcard::from_bytes::<FileOffer<'_>>(whole),
+            Ok(offer(hash))
+        );
     }
 
     #[test]
