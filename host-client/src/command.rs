@@ -87,7 +87,6 @@ pub(crate) const HELP: &str = "\
 TEXT                 send TEXT to the current target";
 
 /// Every command word, for completion.
-#[allow(dead_code)] // for the terminal UI's completion
 pub(crate) const COMMAND_WORDS: &[&str] = &[
     "/who", "/msg", "/all", "/send", "/to", "/accept", "/decline", "/help", "/quit",
 ];

@@ -14,7 +14,6 @@ pub(crate) struct PeerEntry {
 }
 
 /// Which way a file moves.
-#[allow(dead_code)] // produced by the file-transfer module
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Direction {
@@ -89,7 +88,6 @@ pub(crate) enum UiEvent {
         reason: String,
     },
     /// A peer offers us a file.
-    #[allow(dead_code)] // produced by the file-transfer module
     FileOffered {
         /// Sender name.
         from: String,
@@ -101,7 +99,6 @@ pub(crate) enum UiEvent {
         id: u32,
     },
     /// A transfer moved forward (at most ~10 per second per transfer).
-    #[allow(dead_code)] // produced by the file-transfer module
     FileProgress {
         /// Transfer id.
         id: u32,
@@ -115,7 +112,6 @@ pub(crate) enum UiEvent {
         total: u64,
     },
     /// A file arrived whole and verified.
-    #[allow(dead_code)] // produced by the file-transfer module
     FileReceived {
         /// Sender name.
         from: String,
@@ -127,7 +123,6 @@ pub(crate) enum UiEvent {
         bytes: u64,
     },
     /// A file we sent arrived whole and verified at the peer.
-    #[allow(dead_code)] // produced by the file-transfer module
     FileSent {
         /// Recipient name.
         to: String,
@@ -137,7 +132,6 @@ pub(crate) enum UiEvent {
         bytes: u64,
     },
     /// A transfer failed; no file was left behind.
-    #[allow(dead_code)] // produced by the file-transfer module
     FileFailed {
         /// The other side's name.
         peer: String,

@@ -8,9 +8,7 @@ mod embedded;
 mod engine;
 mod event;
 mod face;
-#[allow(dead_code)] // a few file helpers are used by its tests only
 mod files;
-#[allow(dead_code)] // a few terminal UI helpers are used by its tests only
 mod tui;
 
 use std::process::ExitCode;

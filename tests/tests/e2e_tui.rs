@@ -134,14 +134,15 @@ impl Drop for Tmux {
 
 /// `peerchat --name NAME --server ADDR` in a terminal; afterwards the shell prints the
 /// exit status and whether the terminal settings are what they were before.
-fn ui_command(server: &ServerProc, name: &str) -> String {
+fn ui_command(server: &ServerProc, name: &str, dir: &Path) -> String {
     let bin = peerchat_bin();
     format!(
-        "before=$(stty -g); '{}' --server {} --name {name}; echo \"exit=$?\"; \
+        "before=$(stty -g); '{}' --server {} --name {name} --downloads '{}'; echo \"exit=$?\"; \
          if [ \"$before\" = \"$(stty -g)\" ]; then echo terminal-restored; \
          else echo terminal-broken; fi; sleep 600",
         bin.display(),
-        server.addr
+        server.addr,
+        dir.join("downloads").display()
     )
 }
 
@@ -166,7 +167,12 @@ fn the_terminal_ui_shows_peers_sends_lines_and_restores_the_terminal() {
     }
     let server = ServerProc::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    let ui = Tmux::start(&ui_command(&server, "alice"), dir.path(), 80, 24);
+    let ui = Tmux::start(
+        &ui_command(&server, "alice", dir.path()),
+        dir.path(),
+        80,
+        24,
+    );
     ui.wait_for("login", |s| {
         s[0].contains("connected") && s[0].contains("alice")
     });
@@ -233,7 +239,12 @@ fn ctrl_c_logs_out_and_restores_the_terminal() {
     let mut bob = ChatClient::spawn(server.addr, "bob").expect("spawn bob");
     bob.expect_ready();
     let dir = tempfile::tempdir().expect("temp dir");
-    let ui = Tmux::start(&ui_command(&server, "carol"), dir.path(), 40, 12);
+    let ui = Tmux::start(
+        &ui_command(&server, "carol", dir.path()),
+        dir.path(),
+        40,
+        12,
+    );
     ui.wait_for("login", |s| s[0].contains("connected"));
     bob.expect("carol joining", event_is("joined", "carol"));
     ui.press(&["C-c"]);

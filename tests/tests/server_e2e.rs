@@ -51,7 +51,7 @@ async fn five_hundred_clients_converge_to_the_full_list() {
     let clients: Vec<DirClient> = (0..n)
         .map(|i| DirClient::spawn(server.addr, &format!("user{i}"), i as u64))
         .collect();
-    let done = wait_until(Duration::from_secs(60), || {
+    let done = wait_until(Duration::from_secs(120), || {
         clients
             .iter()
             .all(|c| c.view().synced && c.view().peers.len() == n)

@@ -45,8 +45,7 @@ use peerchat_proto::Instant;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::event::{Direction, UiEvent};
-#[allow(unused_imports)] // the engine's API
-pub(crate) use send::{prepare, prepare_blocking, Outgoing, PrepareError};
+pub(crate) use send::{prepare, Outgoing, PrepareError};
 use store::Incoming;
 pub(crate) use store::Report;
 
@@ -263,16 +262,20 @@ impl Files {
         table: &mut HostTransfers,
         now: Instant,
     ) -> Result<(), String> {
-        let key = self
-            .pending
-            .remove(&id)
-            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        let key = self.take_offer(id)?;
         if let Err(e) = self.open(key) {
             table.cancel(now, key, CancelReason::WriteFailed);
             return Err(format!("cannot store the file: {e}"));
         }
         table.accept(now, key);
         Ok(())
+    }
+
+    /// The waiting offer `id`, no longer waiting.
+    fn take_offer(&mut self, id: u32) -> Result<TransferKey, String> {
+        self.pending
+            .remove(&id)
+            .ok_or_else(|| format!("no file offer {id} is waiting"))
     }
 
     /// `/decline ID`.
@@ -282,10 +285,7 @@ impl Files {
         table: &mut HostTransfers,
         now: Instant,
     ) -> Result<(), String> {
-        let key = self
-            .pending
-            .remove(&id)
-            .ok_or_else(|| format!("no file offer {id} is waiting"))?;
+        let key = self.take_offer(id)?;
         table.reject(now, key);
         Ok(())
     }

@@ -44,7 +44,8 @@ enum Job {
 /// The engine's handle on one incoming file.
 pub(crate) struct Incoming {
     jobs: SyncSender<Job>,
-    /// The `.part` file, removed by the thread when it fails or is aborted.
+    /// The `.part` file (the writer thread owns it; kept here for tests).
+    #[cfg(test)]
     pub(crate) part: PathBuf,
 }
 
@@ -78,7 +79,11 @@ impl Incoming {
         std::thread::Builder::new()
             .name("peerchat-file-writer".to_owned())
             .spawn(move || writer.run(rx))?;
-        Ok(Incoming { jobs, part })
+        Ok(Incoming {
+            jobs,
+            #[cfg(test)]
+            part,
+        })
     }
 
     /// Bytes to write at `offset`; `contiguous` bytes from the start are all written.

@@ -6,6 +6,7 @@ use peerchat_proto::transfer::{AcceptPolicy, Event, HostTransfers, Role, Transfe
 use peerchat_proto::wire::{decode_packet, PeerId, TransferId, MAX_DATAGRAM};
 use peerchat_proto::Instant;
 
+use super::send::prepare_blocking;
 use super::*;
 
 fn key(id: u32) -> TransferKey {

@@ -117,6 +117,7 @@ impl Conversation {
     }
 
     /// Adds a system line.
+    #[cfg(test)]
     pub(crate) fn system(&mut self, at: TimeOfDay, level: Level, text: impl Into<String>) {
         self.push(Entry::System {
             at,
