@@ -1,8 +1,6 @@
 //! The device's answers, written into fixed buffers: `echo: <text>` for a direct
 //! message, and `received <name>: <n> bytes, blake3 <hex>` for a file.
 
-use core::fmt::Write as _;
-
 /// Largest reply the device writes (longer echoes are cut at a character boundary and
 /// end in `…`).
 pub const REPLY_CAP: usize = 1024;
@@ -46,12 +44,34 @@ impl Reply {
         self.buf.clear();
         self.push_cut("received ");
         self.push_cut(name);
-        // The name is at most 255 bytes, so the tail (under 100 bytes) still fits.
-        let _ = write!(self.buf, ": {len} bytes, blake3 ");
+        // The name is at most 255 bytes, so the tail (under 100 bytes) still fits. Digits
+        // are written by hand: `core::fmt` would cost the image about 1 KiB of code.
+        let _ = self.buf.push_str(": ");
+        self.push_decimal(len);
+        let _ = self.buf.push_str(" bytes, blake3 ");
         for byte in hash {
-            let _ = write!(self.buf, "{byte:02x}");
+            let _ = self.buf.push(hex_digit(byte >> 4));
+            let _ = self.buf.push(hex_digit(byte & 0xf));
         }
         &self.buf
+    }
+
+    /// Appends `n` in decimal.
+    fn push_decimal(&mut self, mut n: usize) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            // `n % 10` is below 10, so the cast keeps it.
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[start..] {
+            let _ = self.buf.push(char::from(d));
+        }
     }
 
     /// Appends `s`, or as much of it as fits followed by `…`.
@@ -68,6 +88,11 @@ impl Reply {
         let _ = self.buf.push_str(&s[..cut]);
         let _ = self.buf.push_str(ELLIPSIS);
     }
+}
+
+/// The lower-case hex digit of `nibble` (below 16).
+fn hex_digit(nibble: u8) -> char {
+    char::from(b"0123456789abcdef"[usize::from(nibble & 0xf)])
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod directory;
 pub mod endpoint;
 pub mod link;
 pub mod names;
+mod num;
 pub mod roster;
 pub mod time;
 pub mod transfer;

@@ -35,3 +35,13 @@ fn file_reply_fits_with_the_longest_name() {
 }
 
 const FILE_LEN: usize = 4096;
+
+#[test]
+fn file_reply_writes_every_length_in_decimal() {
+    let mut reply = Reply::new();
+    for len in [0, 7, 10, 4096, usize::MAX] {
+        let text = reply.file_received("a.txt", len, &[0x0f; 32]);
+        let want = format!("received a.txt: {len} bytes, blake3 {}", "0f".repeat(32));
+        assert_eq!(text, want);
+    }
+}

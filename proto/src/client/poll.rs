@@ -167,11 +167,24 @@ impl<
 /// A stand-in name (`peer-ID`) for an id the table no longer holds. Not reached: the
 /// table remembers the last `P` departed peers, more than one drain can remove.
 fn id_name(id: PeerId) -> UserName {
-    let mut s: heapless::String<16> = heapless::String::new();
-    // "peer-" and at most 10 digits fit 16 bytes.
-    let _ = core::fmt::write(&mut s, format_args!("peer-{}", id.0));
-    // Letters, a dash and digits always make a valid name.
-    UserName::new(&s).expect("peer-ID is a valid name")
+    // "peer-" and at most 10 digits fit 15 bytes. The digits are written by hand so
+    // that a device's image does not need `core::fmt` for this.
+    let mut buf = *b"peer-0000000000";
+    let mut start = buf.len();
+    let mut n = id.0;
+    loop {
+        start -= 1;
+        // `n % 10` is below 10.
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.copy_within(..5, start - 5);
+    // ASCII letters, a dash and digits are valid UTF-8 and always make a valid name.
+    let s = core::str::from_utf8(&buf[start - 5..]).expect("ASCII is UTF-8");
+    UserName::new(s).expect("peer-ID is a valid name")
 }
 
 /// Puts `record` in the peer table (replacing entries with its id or name). Returns
@@ -230,4 +243,18 @@ fn drop_peer<
     let gone = peers.remove(id)?;
     endpoint.remove_peer(id);
     Some(gone)
+}
+
+#[cfg(test)]
+mod id_name_tests {
+    extern crate std;
+
+    use super::{id_name, PeerId};
+
+    #[test]
+    fn a_departed_peer_is_named_peer_and_its_id() {
+        for id in [0, 7, 10, 4096, u32::MAX] {
+            assert_eq!(id_name(PeerId(id)).as_str(), std::format!("peer-{id}"));
+        }
+    }
 }

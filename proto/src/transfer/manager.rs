@@ -464,5 +464,6 @@ fn chunk_count(size: u64, chunk: u16) -> Option<u32> {
     if chunk == 0 || chunk as usize > MAX_CHUNK {
         return None;
     }
-    u32::try_from(size.div_ceil(chunk)).ok()
+    let (whole, rest) = crate::num::div_rem_u64(size, chunk);
+    u32::try_from(whole + u64::from(rest != 0)).ok()
 }

@@ -8,6 +8,7 @@
 //! [`limits`], so an unknown version or kind is never misparsed. [`stream`] reads and
 //! writes frames over `embedded-io` byte streams.
 
+mod byte_array;
 mod codec;
 pub mod control;
 pub mod frame;

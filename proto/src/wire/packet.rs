@@ -95,6 +95,7 @@ pub struct FileOffer<'a> {
     /// Bytes per chunk (every chunk but the last is exactly this long).
     pub chunk_size: u16,
     /// BLAKE3 hash of the whole file.
+    #[serde(with = "super::byte_array")]
     pub hash: [u8; 32],
 }
 
@@ -204,6 +205,45 @@ impl Message for Packet<'_> {
             }
             Body::FileChunk(c) if c.data.len() > MAX_CHUNK => Err(Limit::Chunk),
             _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod hash_bytes_tests {
+    use super::{FileOffer, TransferId};
+
+    fn offer(hash: [u8; 32]) -> FileOffer<'static> {
+        FileOffer {
+            transfer: TransferId(7),
+            name: "a.txt",
+            size: 3,
+            chunk_size: 1024,
+            hash,
+        }
+    }
+
+    #[test]
+    fn the_hash_is_the_bytes_serde_writes_for_an_array() {
+        let hash: [u8; 32] = core::array::from_fn(|i| (i * 37) as u8);
+        let mut field = [0; 64];
+        let field = postcard::to_slice(&hash, &mut field).unwrap();
+        let mut whole = [0; 128];
+        let whole = postcard::to_slice(&offer(hash), &mut whole).unwrap();
+        assert!(whole.ends_with(field));
+        assert_eq!(
+            postcard::from_bytes::<FileOffer<'_>>(whole),
+            Ok(offer(hash))
+        );
+    }
+
+    #[test]
+    fn a_short_hash_does_not_decode() {
+        let mut buf = [0; 128];
+        let whole = postcard::to_slice(&offer([0xab; 32]), &mut buf).unwrap();
+        for cut in 1..=32 {
+            let short = &whole[..whole.len() - cut];
+            assert!(postcard::from_bytes::<FileOffer<'_>>(short).is_err());
         }
     }
 }

@@ -19,9 +19,9 @@ impl PeerId {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WireAddr {
     /// IPv4 octets and port.
-    V4([u8; 4], u16),
+    V4(#[serde(with = "super::byte_array")] [u8; 4], u16),
     /// IPv6 octets and port.
-    V6([u8; 16], u16),
+    V6(#[serde(with = "super::byte_array")] [u8; 16], u16),
 }
 
 impl From<SocketAddr> for WireAddr {

@@ -30,7 +30,7 @@ impl Backoff {
         let jitter = if quarter == 0 {
             0
         } else {
-            self.random() % quarter
+            crate::num::div_rem_u64(self.random(), quarter).1
         };
         full - Duration::from_micros(jitter)
     }
