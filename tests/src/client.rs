@@ -14,6 +14,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::procs::binary;
+pub use crate::procs::ServerProc;
 
 /// How long a test waits for an event it expects before failing.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -306,72 +307,6 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// A `peerchat-server` process on a loopback port; killed when dropped.
-pub struct ServerProc {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    args: Vec<String>,
-    child: Option<Child>,
-}
-
-impl ServerProc {
-    /// Starts a server on a free port and waits until it accepts connections.
-    pub fn start() -> ServerProc {
-        Self::start_with(&[])
-    }
-
-    /// Starts a server with more arguments (e.g. `--max-clients 1`).
-    pub fn start_with(args: &[&str]) -> ServerProc {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let args = args.iter().map(|a| (*a).to_owned()).collect();
-        let mut server = ServerProc {
-            addr,
-            args,
-            child: None,
-        };
-        server.restart();
-        server
-    }
-
-    /// Kills the server (clients see their connection drop).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the server again on the same address.
-    pub fn restart(&mut self) {
-        self.stop();
-        let child = Command::new(binary("peerchat-server", "peerchat-server"))
-            .args(["--listen", &self.addr.to_string()])
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn peerchat-server");
-        self.child = Some(child);
-        wait_listening(self.addr);
-    }
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Polls until something accepts TCP connections at `addr`; panics after [`DEADLINE`].
-pub fn wait_listening(addr: SocketAddr) {
-    let end = Instant::now() + DEADLINE;
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < end, "nothing listens at {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A hand-driven peer for hostile tests: logs in to the directory over TCP like a
 /// client, then sends whatever datagrams the test writes from its registered UDP socket.
 pub struct RawPeer {
@@ -416,7 +351,7 @@ impl RawPeer {
 
 /// A fresh server and `names` logged in, each having seen all the others online.
 pub fn chat_room(names: &[&str]) -> (ServerProc, Vec<ChatClient>) {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut clients: Vec<ChatClient> = names
         .iter()
         .map(|n| ChatClient::spawn(server.addr, n).expect("spawn peerchat"))

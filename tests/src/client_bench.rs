@@ -305,7 +305,7 @@ pub fn core_chat_rtt(size: usize, rounds: usize) -> Vec<Duration> {
 /// Round trips (`/msg` line written → `delivered` line read) between two real
 /// `peerchat --json` processes.
 pub fn process_chat_rtt(size: usize, rounds: usize) -> Vec<Duration> {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").expect("spawn alice");
     let mut bob = ChatClient::spawn(server.addr, "bob").expect("spawn bob");
     alice.expect_ready();

@@ -140,7 +140,7 @@ fn garbage_and_forged_datagrams_change_nothing() {
 
 #[test]
 fn the_plain_face_shows_human_lines_with_control_characters_escaped() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     alice.expect_ready();
     let options = ClientOptions {

@@ -10,7 +10,7 @@ fn is(kind: &'static str) -> impl Fn(&serde_json::Value) -> bool {
 
 #[test]
 fn three_clients_see_each_other_and_a_leaver() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
     let mut carol = ChatClient::spawn(server.addr, "carol").unwrap();
@@ -43,7 +43,7 @@ fn three_clients_see_each_other_and_a_leaver() {
 
 #[test]
 fn a_refused_login_prints_one_line_and_exits_non_zero() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     alice.expect_ready();
 
@@ -65,7 +65,7 @@ fn a_refused_login_prints_one_line_and_exits_non_zero() {
     alice.command("/who");
     alice.expect_event("peers");
 
-    let full = ServerProc::start_with(&["--max-clients", "1"]);
+    let full = ServerProc::start(&["--max-clients", "1"]);
     let mut first = ChatClient::spawn(full.addr, "first").unwrap();
     first.expect_ready();
     let mut second = ChatClient::spawn(full.addr, "second").unwrap();
@@ -80,7 +80,7 @@ fn a_refused_login_prints_one_line_and_exits_non_zero() {
 
 #[test]
 fn bad_commands_get_one_error_and_the_client_goes_on() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
     alice.expect_ready();
@@ -101,7 +101,7 @@ fn bad_commands_get_one_error_and_the_client_goes_on() {
 
 #[test]
 fn chat_goes_on_while_the_server_is_away_and_both_log_in_again() {
-    let mut server = ServerProc::start();
+    let mut server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
     alice.expect_ready();
@@ -183,7 +183,7 @@ fn without_server_option_the_first_client_runs_the_directory() {
 
 #[test]
 fn a_busy_udp_port_is_one_clear_error() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let taken = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let options = ClientOptions {
@@ -204,7 +204,7 @@ fn a_busy_udp_port_is_one_clear_error() {
 
 #[test]
 fn ctrl_c_logs_out_cleanly() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
     alice.expect_ready();

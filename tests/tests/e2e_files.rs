@@ -172,7 +172,7 @@ fn hostile_offers_never_write_outside_the_downloads_folder() {
 
 #[test]
 fn with_accept_ask_the_receiver_accepts_or_declines_each_offer() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     let options = peerchat_tests::client::ClientOptions {
         server: Some(server.addr),

@@ -76,7 +76,7 @@ fn message_from<'a>(from: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + '
 
 #[test]
 fn the_device_joins_echoes_and_leaves_on_sigterm() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let mut alice = ChatClient::spawn(server.addr, "alice").unwrap();
     alice.expect_ready();
@@ -99,7 +99,7 @@ fn the_device_joins_echoes_and_leaves_on_sigterm() {
 
 #[test]
 fn the_device_answers_a_txt_file_with_its_length_and_hash() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let mut dave = ChatClient::spawn(server.addr, "dave").unwrap();
     dave.expect_ready();
@@ -120,7 +120,7 @@ fn the_device_answers_a_txt_file_with_its_length_and_hash() {
 
 #[test]
 fn a_file_over_4_kib_is_refused_before_any_data_moves() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let mut carol = ChatClient::spawn(server.addr, "carol").unwrap();
     carol.expect_ready();
@@ -140,7 +140,7 @@ fn a_file_over_4_kib_is_refused_before_any_data_moves() {
 
 #[test]
 fn the_device_logs_in_again_after_a_server_restart() {
-    let mut server = ServerProc::start();
+    let mut server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let device = Device::start(&[&addr, "dev5"]);
     let mut erin = ChatClient::spawn(server.addr, "erin").unwrap();
@@ -160,7 +160,7 @@ fn the_device_logs_in_again_after_a_server_restart() {
 
 #[test]
 fn sigint_also_logs_the_device_out() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let mut device = Device::start(&[&addr, "dev2"]);
     let mut bob = ChatClient::spawn(server.addr, "bob").unwrap();
@@ -175,7 +175,7 @@ fn sigint_also_logs_the_device_out() {
 
 #[test]
 fn a_taken_name_is_refused_by_the_server_and_the_device_exits() {
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let addr = server.addr.to_string();
     let mut gina = ChatClient::spawn(server.addr, "gina").unwrap();
     gina.expect_ready();

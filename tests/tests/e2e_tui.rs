@@ -165,7 +165,7 @@ fn the_terminal_ui_shows_peers_sends_lines_and_restores_the_terminal() {
         eprintln!("{NO_TMUX}");
         return;
     }
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let dir = tempfile::tempdir().expect("temp dir");
     let ui = Tmux::start(
         &ui_command(&server, "alice", dir.path()),
@@ -235,7 +235,7 @@ fn ctrl_c_logs_out_and_restores_the_terminal() {
         eprintln!("{NO_TMUX}");
         return;
     }
-    let server = ServerProc::start();
+    let server = ServerProc::start(&[]);
     let mut bob = ChatClient::spawn(server.addr, "bob").expect("spawn bob");
     bob.expect_ready();
     let dir = tempfile::tempdir().expect("temp dir");

@@ -107,12 +107,15 @@ impl Drop for Proc {
     }
 }
 
-/// A running `peerchat-server` with its address and a file collecting its log.
+/// A running `peerchat-server` with its address and a file collecting its log. It can
+/// be stopped and started again on the same address (a server restart).
 pub struct ServerProc {
     /// The process.
     pub proc: Proc,
     /// Where it listens (TCP and UDP).
     pub addr: SocketAddr,
+    args: Vec<String>,
+    fds: Option<u64>,
     log: tempfile::NamedTempFile,
 }
 
@@ -129,39 +132,31 @@ impl ServerProc {
     }
 
     fn spawn(args: &[&str], fds: Option<u64>) -> Self {
-        use std::os::unix::process::CommandExt;
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut cmd = Command::new(binary("peerchat-server", "peerchat-server"));
-        cmd.args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("log file"));
-        if let Some(fds) = fds {
-            let lim = libc::rlimit {
-                rlim_cur: fds as libc::rlim_t,
-                rlim_max: fds as libc::rlim_t,
-            };
-            // SAFETY: setrlimit is async-signal-safe and only touches the child.
-            unsafe {
-                cmd.pre_exec(move || {
-                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-                    Ok(())
-                });
-            }
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let (proc, addr) = launch("127.0.0.1:0", &args, fds, &log);
+        ServerProc {
+            proc,
+            addr,
+            args,
+            fds,
+            log,
         }
-        let mut child = cmd.spawn().expect("spawn peerchat-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let proc = Proc::new(child);
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read server address");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        ServerProc { proc, addr, log }
+    }
+
+    /// Kills the server (its clients see their connections drop).
+    pub fn stop(&mut self) {
+        self.proc.signal(libc::SIGKILL);
+        let _ = self.proc.wait_timeout(core::time::Duration::from_secs(10));
+    }
+
+    /// Stops the server and starts it again on the same address, with the same
+    /// arguments; its log goes on in the same file.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (proc, addr) = launch(&self.addr.to_string(), &self.args, self.fds, &self.log);
+        assert_eq!(addr, self.addr, "the restarted server moved");
+        self.proc = proc;
     }
 
     /// Everything the server logged so far.
@@ -226,4 +221,51 @@ pub fn raise_fd_limit() -> u64 {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
     }
     lim.rlim_cur
+}
+
+/// Spawns `peerchat-server --listen LISTEN ARGS…` logging (appending) to `log`, and
+/// reads the address it prints.
+fn launch(
+    listen: &str,
+    args: &[String],
+    fds: Option<u64>,
+    log: &tempfile::NamedTempFile,
+) -> (Proc, SocketAddr) {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(log.path())
+        .expect("log file");
+    let mut cmd = Command::new(binary("peerchat-server", "peerchat-server"));
+    cmd.args(["--listen", listen])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    if let Some(fds) = fds {
+        let lim = libc::rlimit {
+            rlim_cur: fds as libc::rlim_t,
+            rlim_max: fds as libc::rlim_t,
+        };
+        // SAFETY: setrlimit is async-signal-safe and only touches the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn peerchat-server");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let proc = Proc::new(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read server address");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (proc, addr)
 }
