@@ -153,6 +153,26 @@ impl<'f> Pair<'f> {
     }
 }
 
+/// A sender whose offer of `size` bytes went out and was accepted by `B`.
+fn accepted_sender(seed: u32, size: u64, hash: [u8; 32]) -> (T, TransferKey) {
+    let mut a = T::new(Config::default(), seed);
+    let key = a.send(Instant::ZERO, B, "a.txt", size, hash).unwrap();
+    let mut buf = [0u8; MAX_DATAGRAM];
+    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
+    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
+    (a, key)
+}
+
+/// An ack of every chunk below `cumulative` that allows chunks below `limit`.
+fn plain_ack(key: TransferKey, cumulative: u32, limit: u32) -> Body<'static> {
+    Body::FileAck(FileAck {
+        transfer: key.id,
+        cumulative,
+        limit,
+        ranges: heapless::Vec::new(),
+    })
+}
+
 fn file(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
@@ -541,21 +561,10 @@ fn acks_report_recent_ranges_and_the_flow_limit() {
 
 #[test]
 fn the_sender_respects_the_receivers_limit() {
-    let mut a = T::new(Config::default(), 1);
     let data = file(200 * 1136);
-    let key = a
-        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
-        .unwrap();
+    let (mut a, key) = accepted_sender(1, data.len() as u64, hash(&data));
     let mut buf = [0u8; MAX_DATAGRAM];
-    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
-    let ack = FileAck {
-        transfer: key.id,
-        cumulative: 0,
-        limit: 40,
-        ranges: heapless::Vec::new(),
-    };
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAck(ack));
+    let _ = a.handle_packet(Instant::ZERO, B, &plain_ack(key, 0, 40));
     let mut sent = Vec::new();
     let mut t = Instant::ZERO;
     for _ in 0..100 {
@@ -566,13 +575,7 @@ fn the_sender_respects_the_receivers_limit() {
             }
         }
         let cumulative = sent.len() as u32;
-        let ack = FileAck {
-            transfer: key.id,
-            cumulative,
-            limit: 40,
-            ranges: heapless::Vec::new(),
-        };
-        let _ = a.handle_packet(t, B, &Body::FileAck(ack));
+        let _ = a.handle_packet(t, B, &plain_ack(key, cumulative, 40));
     }
     assert!(
         sent.contains(&39) && sent.iter().all(|&i| i < 40),
@@ -582,21 +585,10 @@ fn the_sender_respects_the_receivers_limit() {
 
 #[test]
 fn pacing_spreads_chunks_and_says_when() {
-    let mut a = T::new(Config::default(), 1);
     let data = file(1000 * 1136);
-    let key = a
-        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
-        .unwrap();
+    let (mut a, key) = accepted_sender(1, data.len() as u64, hash(&data));
     let mut buf = [0u8; MAX_DATAGRAM];
-    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
-    let ack = FileAck {
-        transfer: key.id,
-        cumulative: 0,
-        limit: 64,
-        ranges: heapless::Vec::new(),
-    };
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAck(ack));
+    let _ = a.handle_packet(Instant::ZERO, B, &plain_ack(key, 0, 64));
     let mut burst = 0;
     while a
         .poll_chunk(Instant::ZERO, A, &mut buf, &mut Bytes(&data))
@@ -617,18 +609,9 @@ fn a_failing_source_cancels_with_read_failed() {
             Err(ReadError)
         }
     }
-    let mut a = T::new(Config::default(), 1);
-    let key = a.send(Instant::ZERO, B, "a.txt", 10, [0; 32]).unwrap();
+    let (mut a, key) = accepted_sender(1, 10, [0; 32]);
     let mut buf = [0u8; MAX_DATAGRAM];
-    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
-    let ack = FileAck {
-        transfer: key.id,
-        cumulative: 0,
-        limit: 1,
-        ranges: heapless::Vec::new(),
-    };
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAck(ack));
+    let _ = a.handle_packet(Instant::ZERO, B, &plain_ack(key, 0, 1));
     assert!(a
         .poll_chunk(Instant::ZERO, A, &mut buf, &mut Broken)
         .is_none());
@@ -661,13 +644,8 @@ fn encoded_chunks_fit_a_datagram() {
 #[test]
 fn a_fill_lands_exactly_where_the_chunk_data_is_encoded() {
     let data = file(3 * 1136 + 100);
-    let mut a = T::new(Config::default(), 77);
-    let key = a
-        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
-        .unwrap();
+    let (mut a, _) = accepted_sender(77, data.len() as u64, hash(&data));
     let mut buf = [0u8; MAX_DATAGRAM];
-    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
     let mut seen = 0;
     while let Some((t, fill)) = a.poll_chunk_fill(Instant::ZERO, A, &mut buf) {
         let off = fill.offset as usize;
@@ -723,14 +701,9 @@ fn a_burst_with_many_gaps_is_described_by_several_acks() {
 
 #[test]
 fn a_probe_timeout_resends_one_chunk_not_the_window() {
-    let mut a = T::new(Config::default(), 1);
     let data = file(20 * 1136);
-    let key = a
-        .send(Instant::ZERO, B, "a.txt", data.len() as u64, hash(&data))
-        .unwrap();
+    let (mut a, _) = accepted_sender(1, data.len() as u64, hash(&data));
     let mut buf = [0u8; MAX_DATAGRAM];
-    while a.poll_control(Instant::ZERO, A, &mut buf).is_some() {}
-    let _ = a.handle_packet(Instant::ZERO, B, &Body::FileAccept { transfer: key.id });
     let mut first = 0;
     while a
         .poll_chunk(Instant::ZERO, A, &mut buf, &mut Bytes(&data))
