@@ -151,6 +151,7 @@ pub(crate) async fn run(
                 Ok((n, from)) => {
                     engine.on_datagram(from, &buf[..n]);
                     engine.read_more(&mut buf);
+                    engine.files.flush_writes();
                 }
                 // ICMP errors (a peer's port closed) surface here on some systems.
                 Err(e) => tracing::debug!("udp receive: {e}"),
