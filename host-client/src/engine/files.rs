@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use peerchat_proto::transfer::{Event, TransferKey};
-use peerchat_proto::wire::{CancelReason, PeerId};
+use peerchat_proto::wire::PeerId;
 
 use super::Engine;
 use crate::event::UiEvent;
@@ -159,19 +159,6 @@ impl Engine {
         if let Err(message) = result {
             self.error(message).await;
         }
-    }
-
-    /// A chunk datagram's file bytes go into `buf` (at `fill.at`); `false` if the file
-    /// could not be read (the transfer is cancelled and the datagram dropped).
-    pub(super) fn fill(&mut self, fill: &peerchat_proto::transfer::Fill, buf: &mut [u8]) -> bool {
-        if self.files.fill(fill, buf).is_ok() {
-            return true;
-        }
-        let now = self.now();
-        self.core
-            .files()
-            .cancel(now, fill.key, CancelReason::ReadFailed);
-        false
     }
 
     /// A writer thread's report (hash ready, file stored, or a failure).

@@ -436,8 +436,13 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for s in self.senders.iter_mut().flatten() {
-            s.handle_timeout(now);
+        // A receive-only table (`SEND == 0`) links no sender code only with this guard:
+        // LLVM at opt-level "z" keeps this loop over an empty array, and with it about
+        // 1.4 KiB of sender timers on a Cortex-M4.
+        if SEND > 0 {
+            for s in self.senders.iter_mut().flatten() {
+                s.handle_timeout(now);
+            }
         }
         for r in self.receivers.iter_mut().flatten() {
             r.handle_timeout(now);
