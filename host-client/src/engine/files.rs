@@ -171,6 +171,8 @@ impl Engine {
 
     /// Drains the transfer table's events; returns whether there were any.
     pub(super) async fn drain_file_events(&mut self) -> bool {
+        // Every chunk handed out before `Complete` must reach the writer before it.
+        self.files.flush_writes();
         let mut events = Vec::new();
         while let Some(event) = self.core.files().poll_event() {
             events.push(Detached::new(event));

@@ -152,7 +152,10 @@ pub(crate) async fn run(
             }
             Some(input) = control_rx.recv() => engine.on_control(input).await,
             ready = engine.udp.readable() => match ready {
-                Ok(()) => engine.read_datagrams(&mut received),
+                Ok(()) => {
+                    engine.read_datagrams(&mut received);
+                    engine.files.flush_writes();
+                }
                 Err(e) => tracing::debug!("udp receive: {e}"),
             },
             Some(prepared) = prepared_rx.recv() => engine.on_prepared(prepared).await,
