@@ -24,6 +24,7 @@ client-side core of issue 7; the goal is 32 KiB.
     python3 firmware-example/footprint.py              # the image with text logs
     python3 firmware-example/footprint.py --no-build   # measure the last build
     python3 firmware-example/footprint.py --by-file    # proto code by source file
+    python3 firmware-example/footprint.py --helpers    # list the helpers proto reaches
 
 Needs `llvm-objdump` and `llvm-symbolizer` of any recent LLVM (or the programs named by
 LLVM_OBJDUMP and LLVM_SYMBOLIZER) and binutils' `size`.
@@ -52,6 +53,8 @@ RUNTIME_NAMES = ("memcpy", "memmove", "memset", "memcmp")
 
 # `--by-file`: proto code split by source file rather than by module.
 by_file = False
+# `--helpers`: list the helper functions proto reaches.
+list_helpers = False
 
 
 def run(cmd, **kw):
@@ -222,6 +225,7 @@ def attribute(elf):
                 helper_owner[h] = who
                 todo.extend(callee for _, callee in calls.get(h, ()))
 
+    helper_fns = defaultdict(int)  # helper functions proto reaches, for --helpers
     text = defaultdict(int)     # proto modules, and "device", "runtime", ... for the rest
     helper_text = defaultdict(int)  # helpers proto reaches, by crate
     side_of = []
@@ -235,6 +239,7 @@ def attribute(elf):
         side_of.append(who)
         if who == "proto":
             helper_text[crate] += size
+            helper_fns[fn] += size
         elif who == "runtime":
             text["runtime (compiler_builtins)"] += size
         elif who == "device":
@@ -245,7 +250,7 @@ def attribute(elf):
     words = [(i, value, {side_of[j] for j in loads.get(insns[i][0], [i])})
              for i, value in words]
     rodata = attribute_rodata(elf, secs, words)
-    return text, helper_text, rodata
+    return text, helper_text, rodata, helper_fns
 
 
 def attribute_rodata(elf, secs, words):
@@ -286,7 +291,7 @@ def attribute_rodata(elf, secs, words):
 
 def report(elf, defmt):
     print(run(["size", elf]), end="")
-    text, helper_text, rodata = attribute(elf)
+    text, helper_text, rodata, helper_fns = attribute(elf)
     modules = {k[6:]: v for k, v in text.items() if k.startswith("proto:")}
     code, helpers = sum(modules.values()), sum(helper_text.values())
     total = code + helpers + rodata.get("proto", 0)
@@ -298,6 +303,9 @@ def report(elf, defmt):
     print("out-of-line helpers proto reaches, by crate:")
     for k, v in sorted(helper_text.items(), key=lambda kv: -kv[1]):
         row(k, v)
+    if list_helpers:
+        for k, v in sorted(helper_fns.items(), key=lambda kv: -kv[1]):
+            print("    %6d %s" % (v, k[:100]))
     row("= helpers", helpers)
     print(".rodata, by side:")
     for k, v in sorted(rodata.items(), key=lambda kv: -kv[1]):
@@ -312,14 +320,15 @@ def report(elf, defmt):
 
 
 def main():
-    global by_file
+    global by_file, list_helpers
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--defmt", action="store_true", help="build with the defmt feature")
     p.add_argument("--no-build", action="store_true", help="measure the last build")
     p.add_argument("--by-file", action="store_true", help="split proto code by source file")
+    p.add_argument("--helpers", action="store_true", help="list the helpers proto reaches")
     p.add_argument("elf", nargs="?", help="an image to measure instead of building one")
     a = p.parse_args()
-    by_file = a.by_file
+    by_file, list_helpers = a.by_file, a.helpers
     if a.elf is None and not a.no_build:
         build(a.defmt)
     report(a.elf or image_path(), a.defmt)
