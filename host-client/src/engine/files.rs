@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use peerchat_proto::transfer::{Event, TransferKey};
-use peerchat_proto::wire::{CancelReason, PeerId};
+use peerchat_proto::wire::PeerId;
 
 use super::Engine;
 use crate::event::UiEvent;
@@ -161,19 +161,6 @@ impl Engine {
         }
     }
 
-    /// A chunk datagram's file bytes go into `buf` (at `fill.at`); `false` if the file
-    /// could not be read (the transfer is cancelled and the datagram dropped).
-    pub(super) fn fill(&mut self, fill: &peerchat_proto::transfer::Fill, buf: &mut [u8]) -> bool {
-        if self.files.fill(fill, buf).is_ok() {
-            return true;
-        }
-        let now = self.now();
-        self.core
-            .files()
-            .cancel(now, fill.key, CancelReason::ReadFailed);
-        false
-    }
-
     /// A writer thread's report (hash ready, file stored, or a failure).
     pub(super) async fn on_report(&mut self, report: Report) {
         let now = self.now();
@@ -184,6 +171,8 @@ impl Engine {
 
     /// Drains the transfer table's events; returns whether there were any.
     pub(super) async fn drain_file_events(&mut self) -> bool {
+        // Every chunk handed out before `Complete` must reach the writer before it.
+        self.files.flush_writes();
         let mut events = Vec::new();
         while let Some(event) = self.core.files().poll_event() {
             events.push(Detached::new(event));

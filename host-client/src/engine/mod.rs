@@ -7,6 +7,7 @@
 mod control;
 mod core_events;
 mod files;
+mod udp;
 mod user;
 
 use core::net::SocketAddr;
@@ -14,11 +15,10 @@ use std::io;
 use std::time::Instant as StdInstant;
 
 use peerchat_proto::client::{ClientConfig, HostClient};
-use peerchat_proto::wire::{RejectReason, MAX_CLIENT_FRAME, MAX_DATAGRAM};
+use peerchat_proto::wire::{CancelReason, RejectReason, MAX_CLIENT_FRAME};
 use peerchat_proto::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -27,6 +27,7 @@ use crate::event::UiEvent;
 use crate::files::{FileOptions, Files};
 use control::ControlInput;
 use files::Prepared;
+use udp::{Fit, RecvBuffers, SendBatch, Udp};
 
 /// The client core as this host instantiates it.
 pub(crate) type Core = HostClient;
@@ -88,7 +89,9 @@ pub(crate) struct Engine {
     core: Box<Core>,
     config: Config,
     origin: StdInstant,
-    udp: UdpSocket,
+    udp: Udp,
+    /// Datagrams gathered for the next send.
+    outgoing: SendBatch,
     local_udp: SocketAddr,
     events: mpsc::Sender<UiEvent>,
     control_tx: mpsc::Sender<ControlInput>,
@@ -117,8 +120,9 @@ pub(crate) struct Engine {
 /// How often running transfers report progress.
 const PROGRESS_TICK: core::time::Duration = core::time::Duration::from_millis(100);
 
-/// Datagrams read per wake-up before the core's output is drained.
-const RECV_BATCH: usize = 64;
+/// Batched reads per wake-up before the core's output (acknowledgements, mostly) is
+/// drained: each read takes up to 16 buffers of up to 64 KiB.
+const RECV_ROUNDS: usize = 4;
 
 /// Runs the engine until the user quits (`Ok`) or the login is refused (`Err`).
 /// Closing `events` (by returning) tells the face to finish.
@@ -133,7 +137,7 @@ pub(crate) async fn run(
     let mut progress = tokio::time::interval(PROGRESS_TICK);
     progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     engine.drain().await;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut received = RecvBuffers::new();
     let mut commands_open = true;
     // Ctrl-C in line mode logs out cleanly (the terminal UI reads it as a key).
     let mut interrupt = core::pin::pin!(tokio::signal::ctrl_c());
@@ -147,12 +151,11 @@ pub(crate) async fn run(
                 engine.on_command(cmd).await;
             }
             Some(input) = control_rx.recv() => engine.on_control(input).await,
-            recv = engine.udp.recv_from(&mut buf) => match recv {
-                Ok((n, from)) => {
-                    engine.on_datagram(from, &buf[..n]);
-                    engine.read_more(&mut buf);
+            ready = engine.udp.readable() => match ready {
+                Ok(()) => {
+                    engine.read_datagrams(&mut received);
+                    engine.files.flush_writes();
                 }
-                // ICMP errors (a peer's port closed) surface here on some systems.
                 Err(e) => tracing::debug!("udp receive: {e}"),
             },
             Some(prepared) = prepared_rx.recv() => engine.on_prepared(prepared).await,
@@ -190,9 +193,10 @@ impl Engine {
         control_tx: mpsc::Sender<ControlInput>,
         prepared_tx: mpsc::Sender<Prepared>,
     ) -> Result<Self, Fatal> {
-        let udp = UdpSocket::bind(("0.0.0.0", config.udp_port))
+        let udp = Udp::bind(config.udp_port)
             .await
             .map_err(|e| Fatal::Udp(config.udp_port, e))?;
+        let outgoing = SendBatch::new(udp.max_segments());
         let local_udp = udp.local_addr().map_err(Fatal::Io)?;
         let origin = StdInstant::now();
         let core_config = ClientConfig {
@@ -210,6 +214,7 @@ impl Engine {
             config,
             origin,
             udp,
+            outgoing,
             local_udp,
             events,
             control_tx,
@@ -329,13 +334,19 @@ impl Engine {
         }
     }
 
-    /// Reads the datagrams that are already waiting (a burst of file chunks), up to a
-    /// batch, before the core's output is drained.
-    fn read_more(&mut self, buf: &mut [u8]) {
-        for _ in 1..RECV_BATCH {
-            match self.udp.try_recv_from(buf) {
-                Ok((n, from)) => self.on_datagram(from, &buf[..n]),
-                Err(_) => return,
+    /// Reads the datagrams that are waiting (a burst of file chunks, say), a few
+    /// batched reads' worth, before the core's output is drained.
+    fn read_datagrams(&mut self, received: &mut RecvBuffers) {
+        for _ in 0..RECV_ROUNDS {
+            match self.udp.try_recv(received) {
+                Ok(0) => return,
+                Ok(filled) => {
+                    for (from, datagram) in received.datagrams(filled) {
+                        self.on_datagram(from, datagram);
+                    }
+                }
+                // ICMP errors (a peer's port closed) surface here on some systems.
+                Err(e) => tracing::debug!("udp receive: {e}"),
             }
         }
     }
@@ -398,24 +409,49 @@ impl Engine {
         any
     }
 
+    /// Sends what the core has, gathering runs of datagrams for one peer into batched
+    /// sends (see [`udp`]).
     async fn drain_datagrams(&mut self) -> bool {
-        let mut buf = [0u8; MAX_DATAGRAM];
         let mut any = false;
-        let now = self.now();
-        while let Some(t) = self.core.poll_transmit(now, &mut buf) {
+        loop {
+            let now = self.now();
+            let at = self.outgoing.tail_offset();
+            let Some(t) = self.core.poll_transmit(now, self.outgoing.tail()) else {
+                break;
+            };
             any = true;
             if let Some(fill) = t.fill {
-                if !self.fill(&fill, &mut buf) {
+                if !self.fill_outgoing(&fill) {
                     continue;
                 }
             }
-            let to = t.dst;
-            if let Err(e) = self.udp.send_to(&buf[..t.len], to).await {
-                // A lost datagram is the link's business: it retransmits.
-                tracing::debug!("udp send to {to}: {e}");
+            let mut fit = self.outgoing.push(t.dst, t.len);
+            if fit == Fit::Apart {
+                self.udp.send(&mut self.outgoing).await;
+                fit = self.outgoing.restart_with_last(t.dst, at, t.len);
+            }
+            if fit == Fit::Full {
+                self.udp.send(&mut self.outgoing).await;
             }
         }
+        if !self.outgoing.is_empty() {
+            self.udp.send(&mut self.outgoing).await;
+        }
         any
+    }
+
+    /// Puts file bytes into the chunk datagram just written at the batch's tail;
+    /// `false` if the file could not be read (the transfer is cancelled and the datagram
+    /// dropped).
+    fn fill_outgoing(&mut self, fill: &peerchat_proto::transfer::Fill) -> bool {
+        if self.files.fill(fill, self.outgoing.tail()).is_ok() {
+            return true;
+        }
+        let now = self.now();
+        self.core
+            .files()
+            .cancel(now, fill.key, CancelReason::ReadFailed);
+        false
     }
 
     async fn emit(&mut self, event: UiEvent) {

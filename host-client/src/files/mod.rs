@@ -11,6 +11,7 @@
 //!             let key = core.files().send(now, peer_id, &out.name, out.size, out.hash)?;
 //!             files.started(key, "N", out);
 //! datagram:   if let Some(w) = core.handle_datagram(now, from, bytes) { files.write(&w) }
+//! burst read: files.flush_writes()      // staged chunk bytes go to the writer threads
 //! transmit:   if let Some(fill) = t.fill {
 //!                 if files.fill(&fill, &mut buf).is_err() {       // drop this datagram
 //!                     core.files().cancel(now, fill.key, CancelReason::ReadFailed); } }
@@ -22,12 +23,20 @@
 //! ```
 //! Each returns the [`UiEvent`]s to show. Storage runs on one writer thread per
 //! incoming file (see [`store`]); hashing of outgoing files runs on tokio's blocking
-//! pool; the engine task only copies chunk bytes into the writer's queue and reads chunk
-//! bytes for outgoing datagrams with one `pread` each.
+//! pool; the engine task only copies chunk bytes into large staging buffers handed to
+//! the writer ([`stage`]) and copies chunk bytes for outgoing datagrams out of a
+//! read-ahead block.
 
+mod cache;
 mod send;
+mod stage;
 mod store;
+mod writer;
 
+#[cfg(test)]
+mod cache_tests;
+#[cfg(test)]
+mod stage_tests;
 #[cfg(test)]
 mod tests;
 
@@ -128,17 +137,26 @@ impl Files {
 
     /// Completes a chunk datagram with the file's bytes. On error, drop the datagram and
     /// cancel the transfer with [`CancelReason::ReadFailed`].
-    pub(crate) fn fill(&self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
+    pub(crate) fn fill(&mut self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
         self.sends
-            .get(&fill.key)
+            .get_mut(&fill.key)
             .ok_or_else(|| io::Error::other("no such transfer"))?
             .fill(fill, buf)
     }
 
-    /// Chunk bytes from the core: queued for the transfer's writer thread.
+    /// Chunk bytes from the core: staged for the transfer's writer thread, which gets
+    /// them in large batches (see [`Files::flush_writes`]).
     pub(crate) fn write(&mut self, w: &Write<'_>) {
-        if let Some(incoming) = self.receives.get(&w.key) {
+        if let Some(incoming) = self.receives.get_mut(&w.key) {
             incoming.write(w.offset, w.data, w.contiguous);
+        }
+    }
+
+    /// Hands every staged chunk byte to the writer threads. Call after each burst of
+    /// datagrams, so bytes do not wait for the next burst.
+    pub(crate) fn flush_writes(&mut self) {
+        for incoming in self.receives.values_mut() {
+            incoming.flush();
         }
     }
 
@@ -168,7 +186,7 @@ impl Files {
             } => self.offered(key, name, size, peer, needs_decision, table, now),
             Event::Accepted { .. } => None,
             Event::Complete { key } => {
-                if let Some(incoming) = self.receives.get(&key) {
+                if let Some(incoming) = self.receives.get_mut(&key) {
                     incoming.complete();
                 }
                 None

@@ -1,21 +1,29 @@
-//! The receiving side's storage: one writer thread per incoming file. It writes chunks
-//! at their offsets into a `.part` file, hashes the contiguous prefix as it grows (so
-//! the verdict is ready as soon as the last byte lands), and on the core's word either
-//! moves the file into place without overwriting anything or removes the `.part` file.
-//! All disk work happens on that thread, never on the engine's socket task.
+//! The receiving side's storage. The engine's handle on an incoming file ([`Incoming`])
+//! coalesces chunk bytes into large batches ([`super::stage`]) in buffers recycled
+//! through a small pool, and hands them to the file's writer thread
+//! ([`super::writer`]), which writes them into a `.part` file, hashes the contiguous
+//! prefix as it grows (so the verdict is ready as soon as the last byte lands), and on
+//! the core's word either moves the file into place without overwriting anything or
+//! removes the `.part` file. All disk work happens on that thread, never on the
+//! engine's socket task; the engine only copies chunk bytes into a staging buffer.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, Receiver, Sender};
 
 use peerchat_proto::names::file::{self as names};
 use peerchat_proto::transfer::TransferKey;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Chunks queued for one writer before the engine waits for the disk (about 18 MB).
-const QUEUE: usize = 16 * 1024;
+use super::stage::{Batch, Sink, Stager};
+use super::writer::{Job, Writer};
+
+/// Bytes per batch handed to the writer (one `pwrite`).
+pub(super) const BATCH: usize = 512 * 1024;
+/// Batch buffers per incoming file: at most this many batches (16 MiB) wait for the
+/// disk before the engine waits for the writer (back-pressure, never unbounded memory).
+const BUFFERS: usize = 32;
 /// Most `name (n).txt` tried before giving up.
 const MAX_NUMBER: u32 = 10_000;
 
@@ -30,20 +38,38 @@ pub(crate) enum Report {
     Failed(TransferKey, String),
 }
 
-enum Job {
-    Data {
-        offset: u64,
-        bytes: Vec<u8>,
-        contiguous: u64,
-    },
-    Complete,
-    Commit,
-    Abort,
+/// The engine's end of a writer thread: its job queue and the pool of batch buffers.
+struct Queue {
+    jobs: Sender<Job>,
+    returns: Receiver<Vec<u8>>,
+    /// Buffers allocated so far (at most [`BUFFERS`]).
+    made: usize,
+}
+
+impl Sink for Queue {
+    fn buffer(&mut self) -> Option<Vec<u8>> {
+        if let Ok(buf) = self.returns.try_recv() {
+            return Some(buf);
+        }
+        if self.made < BUFFERS {
+            self.made += 1;
+            return Some(Vec::with_capacity(BATCH));
+        }
+        // Every buffer is queued: wait for the disk. An error means the writer failed
+        // (its report is on the way) and the bytes are dropped.
+        self.returns.recv().ok()
+    }
+
+    fn send(&mut self, batch: Batch) {
+        // A closed queue means the writer failed; its report is on the way.
+        let _ = self.jobs.send(Job::Data(batch));
+    }
 }
 
 /// The engine's handle on one incoming file.
 pub(crate) struct Incoming {
-    jobs: SyncSender<Job>,
+    queue: Queue,
+    stager: Stager,
     /// The `.part` file (the writer thread owns it; kept here for tests).
     #[cfg(test)]
     pub(crate) part: PathBuf,
@@ -64,7 +90,8 @@ impl Incoming {
             .as_str()
             .to_owned();
         let (part, file) = create_part(dir, key)?;
-        let (jobs, rx) = sync_channel(QUEUE);
+        let (jobs, rx) = channel();
+        let (returns_tx, returns) = channel();
         let writer = Writer {
             key,
             dir: dir.to_path_buf(),
@@ -75,42 +102,54 @@ impl Incoming {
             hasher: blake3::Hasher::new(),
             hashed: 0,
             reports,
+            returns: returns_tx,
+            readback: Vec::new(),
         };
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("peerchat-file-writer".to_owned())
-            .spawn(move || writer.run(rx))?;
+            .spawn(move || writer.run(rx));
+        if let Err(e) = spawned {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
         Ok(Incoming {
-            jobs,
+            queue: Queue {
+                jobs,
+                returns,
+                made: 0,
+            },
+            stager: Stager::new(BATCH),
             #[cfg(test)]
             part,
         })
     }
 
-    /// Bytes to write at `offset`; `contiguous` bytes from the start are all written.
-    /// Waits when the disk is far behind (back-pressure, never unbounded memory).
-    pub(crate) fn write(&self, offset: u64, data: &[u8], contiguous: u64) {
-        let job = Job::Data {
-            offset,
-            bytes: data.to_vec(),
-            contiguous,
-        };
-        // A closed channel means the writer failed; its report is on the way.
-        let _ = self.jobs.send(job);
+    /// Bytes to write at `offset`; `contiguous` bytes from the start have been handed
+    /// over. Staged, and handed to the writer in large batches; waits when the disk is
+    /// far behind.
+    pub(crate) fn write(&mut self, offset: u64, data: &[u8], contiguous: u64) {
+        self.stager.write(&mut self.queue, offset, data, contiguous);
+    }
+
+    /// Hands every staged byte to the writer.
+    pub(crate) fn flush(&mut self) {
+        self.stager.flush(&mut self.queue);
     }
 
     /// Every byte was handed over: finish hashing, sync, report [`Report::Hashed`].
-    pub(crate) fn complete(&self) {
-        let _ = self.jobs.send(Job::Complete);
+    pub(crate) fn complete(&mut self) {
+        self.flush();
+        let _ = self.queue.jobs.send(Job::Complete);
     }
 
     /// The core verified the hash: move the file into place, report [`Report::Stored`].
     pub(crate) fn commit(&self) {
-        let _ = self.jobs.send(Job::Commit);
+        let _ = self.queue.jobs.send(Job::Commit);
     }
 
     /// The transfer failed: remove the `.part` file.
     pub(crate) fn abort(&self) {
-        let _ = self.jobs.send(Job::Abort);
+        let _ = self.queue.jobs.send(Job::Abort);
     }
 }
 
@@ -138,92 +177,6 @@ fn create_part(dir: &Path, key: TransferKey) -> io::Result<(PathBuf, File)> {
         }
     }
     Err(io::Error::other("no free .part name"))
-}
-
-struct Writer {
-    key: TransferKey,
-    dir: PathBuf,
-    name: String,
-    size: u64,
-    part: PathBuf,
-    file: File,
-    hasher: blake3::Hasher,
-    hashed: u64,
-    reports: UnboundedSender<Report>,
-}
-
-impl Writer {
-    fn run(mut self, jobs: Receiver<Job>) {
-        while let Ok(job) = jobs.recv() {
-            let done = match job {
-                Job::Data {
-                    offset,
-                    bytes,
-                    contiguous,
-                } => self.data(offset, &bytes, contiguous).map(|()| false),
-                Job::Complete => self.complete().map(|()| false),
-                Job::Commit => self.commit().map(|()| true),
-                Job::Abort => {
-                    let _ = std::fs::remove_file(&self.part);
-                    return;
-                }
-            };
-            match done {
-                Ok(false) => {}
-                Ok(true) => return,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&self.part);
-                    let _ = self.reports.send(Report::Failed(self.key, e.to_string()));
-                    return;
-                }
-            }
-        }
-        // The engine dropped us without a verdict: leave nothing behind.
-        let _ = std::fs::remove_file(&self.part);
-    }
-
-    fn data(&mut self, offset: u64, bytes: &[u8], contiguous: u64) -> io::Result<()> {
-        if offset + bytes.len() as u64 > self.size {
-            return Err(io::Error::other("data past the announced size"));
-        }
-        self.file.write_all_at(bytes, offset)?;
-        if offset == self.hashed {
-            self.hasher.update(bytes);
-            self.hashed += bytes.len() as u64;
-        }
-        self.hash_to(contiguous)
-    }
-
-    /// Hashes `hashed..upto` by reading it back (it is in the page cache).
-    fn hash_to(&mut self, upto: u64) -> io::Result<()> {
-        let mut buf = vec![0u8; 256 * 1024];
-        while self.hashed < upto {
-            let n = (upto - self.hashed).min(buf.len() as u64) as usize;
-            self.file.read_exact_at(&mut buf[..n], self.hashed)?;
-            self.hasher.update(&buf[..n]);
-            self.hashed += n as u64;
-        }
-        Ok(())
-    }
-
-    fn complete(&mut self) -> io::Result<()> {
-        self.hash_to(self.size)?;
-        self.file.set_len(self.size)?;
-        self.file.sync_all()?;
-        let hash = *self.hasher.finalize().as_bytes();
-        let _ = self.reports.send(Report::Hashed(self.key, hash));
-        Ok(())
-    }
-
-    fn commit(&mut self) -> io::Result<()> {
-        let path = place(&self.dir, &self.part, &self.name)?;
-        std::fs::remove_file(&self.part)?;
-        if let Ok(dir) = File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        let _ = self.reports.send(Report::Stored(self.key, path));
-        Ok(())
-    }
 }
 
 /// Links `part` to `dir/name`, or `name (1).txt`, `name (2).txt`… — whichever does not

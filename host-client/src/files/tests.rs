@@ -54,7 +54,7 @@ fn a_good_file_is_hashed_and_fills_chunks() {
     let path = dir.path().join("notes.TXT");
     let data: Vec<u8> = (0..5000u32).map(|i| (i % 241) as u8).collect();
     std::fs::write(&path, &data).unwrap();
-    let out = prepare_blocking(&path, 1 << 20).unwrap();
+    let mut out = prepare_blocking(&path, 1 << 20).unwrap();
     assert_eq!((out.name.as_str(), out.size), ("notes.TXT", 5000));
     assert_eq!(out.hash, *blake3::hash(&data).as_bytes());
     let fill = Fill {
@@ -101,7 +101,7 @@ async fn out_of_order_writes_are_hashed_stored_and_numbered() {
     std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
     let mut files = Files::new(options(dir.path())).unwrap();
     let data: Vec<u8> = (0..3000u32).map(|i| (i % 7) as u8).collect();
-    let incoming = Incoming::start(
+    let mut incoming = Incoming::start(
         dir.path(),
         key(1),
         "notes.txt",
@@ -139,7 +139,7 @@ async fn out_of_order_writes_are_hashed_stored_and_numbered() {
 async fn an_aborted_transfer_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let files = Files::new(options(dir.path())).unwrap();
-    let incoming =
+    let mut incoming =
         Incoming::start(dir.path(), key(2), "x.txt", 10, files.reports_tx.clone()).unwrap();
     incoming.write(0, b"01234", 5);
     let part = incoming.part.clone();

@@ -58,7 +58,7 @@ impl<
                     (t, Some(fill))
                 }
             };
-            if let Some(dst) = self.peer_addr(t.peer) {
+            if let Some(dst) = self.lookup(t.peer).map(|i| self.peers[i].addr) {
                 return Some(Transmit {
                     dst,
                     len: t.len,

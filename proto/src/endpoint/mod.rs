@@ -35,6 +35,7 @@
 //! cancels its transfers.
 
 mod files;
+mod marks;
 mod pool;
 mod send;
 mod transmit;
@@ -181,6 +182,12 @@ pub struct Endpoint<
     lent: Option<(usize, u8)>,
     cursor: usize,
     counters: Counters,
+    /// Slots that may have an ack or chat to send (see `marks.rs`).
+    marks: marks::Marks<P>,
+    /// Every slot at or above this index is free.
+    top: usize,
+    /// The slot the last lookup by id found (checked before use: only a hint).
+    hint: usize,
     files: crate::transfer::Transfers<FS, FR, FW>,
 }
 
@@ -215,6 +222,9 @@ impl<
             lent: None,
             cursor: 0,
             counters: Counters::default(),
+            marks: marks::Marks::new(),
+            top: 0,
+            hint: 0,
             files: crate::transfer::Transfers::new(config.files, (config.seed >> 32) as u32),
         }
     }
@@ -255,6 +265,7 @@ impl<
             }
             slot.state = SlotState::Active;
             slot.addr = addr;
+            self.marks.mark(i);
             if moved {
                 self.files_peer_gone(id);
             }
@@ -268,6 +279,8 @@ impl<
             addr,
             link,
         };
+        self.top = self.top.max(i + 1);
+        self.marks.mark(i);
         Ok(())
     }
 
@@ -311,7 +324,7 @@ impl<
             self.counters.dropped_undecodable += 1;
             return None;
         };
-        let Some(i) = self.active(packet.header.sender) else {
+        let Some(i) = self.lookup(packet.header.sender) else {
             self.counters.dropped_unknown_peer += 1;
             return None;
         };
@@ -321,8 +334,14 @@ impl<
         }
         let link = &mut self.peers[i].link;
         match &packet.body {
-            Body::Chat(chat) => self.on_chat(now, i, chat),
-            Body::Ack(ack) => link.on_ack(now, *ack, &mut self.texts, &mut self.counters),
+            Body::Chat(chat) => {
+                self.on_chat(now, i, chat);
+                self.marks.mark(i);
+            }
+            Body::Ack(ack) => {
+                link.on_ack(now, *ack, &mut self.texts, &mut self.counters);
+                self.marks.mark(i);
+            }
             Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
             _ => return self.route_file_packet(now, i, &packet),
         }
@@ -339,8 +358,7 @@ impl<
         if result.is_ok() {
             return;
         }
-        let evicted = self
-            .peers
+        let evicted = self.peers[..self.top]
             .iter_mut()
             .any(|p| p.state != SlotState::Free && p.link.evict_early(&mut self.rx));
         let retried = evicted
@@ -359,8 +377,9 @@ impl<
         if let Some((i, slot)) = self.lent.take() {
             self.peers[i].link.release_ready(slot, &mut self.rx);
         }
-        for k in 0..P {
-            let i = (self.cursor + k) % P;
+        let top = self.top;
+        let start = self.cursor.min(top);
+        for i in (start..top).chain(0..start) {
             let slot = &mut self.peers[i];
             if slot.state == SlotState::Free {
                 continue;
@@ -385,13 +404,16 @@ impl<
                 slot.state = SlotState::Free;
             }
         }
+        while self.top > 0 && self.peers[self.top - 1].state == SlotState::Free {
+            self.top -= 1;
+        }
         None
     }
 
     /// When `handle_timeout` must be called next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers
+        self.peers[..self.top]
             .iter()
             .filter(|p| p.state != SlotState::Free)
             .filter_map(|p| p.link.poll_timeout())
@@ -401,17 +423,38 @@ impl<
 
     /// Runs every expired timer.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for slot in self.peers.iter_mut().filter(|p| p.state != SlotState::Free) {
+        for (i, slot) in self.peers[..self.top].iter_mut().enumerate() {
+            let due = slot.link.poll_timeout().is_some_and(|at| at <= now);
+            if slot.state == SlotState::Free || !due {
+                continue;
+            }
             slot.link
                 .handle_timeout(now, &mut self.texts, &mut self.rx, &mut self.counters);
+            self.marks.mark(i);
         }
         self.files.handle_timeout(now);
     }
 
     fn find(&self, id: PeerId) -> Option<usize> {
-        self.peers
+        self.peers[..self.top]
             .iter()
             .position(|p| p.state != SlotState::Free && p.id == id)
+    }
+
+    /// [`Self::active`], trying the slot of the previous lookup first: datagrams come
+    /// in bursts from one peer (a file's chunks, its acks).
+    fn lookup(&mut self, id: PeerId) -> Option<usize> {
+        let hint = self.hint;
+        if self
+            .peers
+            .get(hint)
+            .is_some_and(|p| p.state == SlotState::Active && p.id == id)
+        {
+            return Some(hint);
+        }
+        let i = self.active(id)?;
+        self.hint = i;
+        Some(i)
     }
 
     fn active(&self, id: PeerId) -> Option<usize> {

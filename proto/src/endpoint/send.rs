@@ -101,6 +101,7 @@ impl<
             // The caller checked `has_room` just before: cannot happen, but never leak.
             self.texts.release(text_ref);
         }
+        self.marks.mark(i);
     }
 
     fn next_message_id(&mut self) -> MessageId {

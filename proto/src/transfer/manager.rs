@@ -2,6 +2,7 @@
 
 use heapless::Deque;
 
+use super::chunk::encode_chunk;
 use super::receiver::Receiver;
 use super::sender::{Ready, SendState, Sender};
 use super::types::{
@@ -11,8 +12,8 @@ use super::types::{
 use crate::names::file;
 use crate::time::Instant;
 use crate::wire::{
-    encode_packet, Body, CancelReason, FileChunk, FileOffer, FileRejectReason, Packet, PeerId,
-    TransferId, MAX_CHUNK,
+    encode_packet, Body, CancelReason, FileOffer, FileRejectReason, Packet, PeerId, TransferId,
+    MAX_CHUNK,
 };
 
 /// Refusals sent without a table entry, and events about them, kept until polled.
@@ -343,7 +344,6 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
         local: PeerId,
         buf: &mut [u8],
     ) -> Option<(Transmit, Fill)> {
-        static ZEROS: [u8; MAX_CHUNK] = [0; MAX_CHUNK];
         for step in 0..SEND {
             let i = (self.next_sender + step) % SEND;
             let Some(s) = self.senders[i].as_mut() else {
@@ -352,22 +352,19 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
             let Ready::Chunk(idx, len) = s.ready(now) else {
                 continue;
             };
-            let chunk = FileChunk {
-                transfer: s.key.id,
-                index: idx,
-                data: &ZEROS[..len],
-            };
             let key = s.key;
             let offset = u64::from(idx) * u64::from(s.chunk_size());
             s.on_sent(now, idx);
             self.next_sender = i + 1;
-            // A chunk's data is the last field of the last field of the packet: postcard
-            // writes it raw at the end of the encoding.
-            let transmit = emit(local, key.peer, Body::FileChunk(chunk), buf)?;
+            let (total, at) = encode_chunk(local, key.id, idx, len, buf)?;
+            let transmit = Transmit {
+                peer: key.peer,
+                len: total,
+            };
             let fill = Fill {
                 key,
                 offset,
-                at: transmit.len - len,
+                at,
                 len,
             };
             return Some((transmit, fill));

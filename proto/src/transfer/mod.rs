@@ -87,6 +87,7 @@
 //!   [`Write`] that borrows the datagram: write `data` at `offset`.
 
 mod cc;
+mod chunk;
 mod manager;
 mod receiver;
 mod sender;

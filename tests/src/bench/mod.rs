@@ -4,6 +4,7 @@
 //! scenarios when none is named). Adding a scenario is one module with a
 //! `fn run() -> Table` and one line in [`SCENARIOS`].
 
+pub mod core;
 pub mod directory;
 pub mod files;
 
@@ -58,6 +59,7 @@ pub const SCENARIOS: &[Scenario] = &[
     ("directory", directory::run),
     ("chat", crate::client_bench::run),
     ("files", files::run),
+    ("core", self::core::run),
 ];
 
 /// Runs the named scenario; `None` if there is no such scenario.

@@ -1,0 +1,97 @@
+//! A one-way in-memory link for the `core` scenario: a FIFO of datagrams with a rate,
+//! a one-way delay and seeded random loss, in storage allocated once (no allocation
+//! per datagram).
+
+use std::collections::VecDeque;
+
+use peerchat_proto::time::{Duration, Instant};
+use peerchat_proto::wire::MAX_DATAGRAM;
+
+/// splitmix64: the link's only randomness.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+/// Datagrams on their way, in arrival order.
+pub(super) struct Link {
+    /// Bytes per second.
+    rate: u64,
+    delay: Duration,
+    loss: f64,
+    busy_until_ns: u64,
+    /// `(arrival, slot, len)`, oldest first.
+    queue: VecDeque<(Instant, usize, usize)>,
+    slots: Vec<[u8; MAX_DATAGRAM]>,
+    free: Vec<usize>,
+    /// Datagrams offered, and lost at random.
+    pub(super) sent: u64,
+    pub(super) lost: u64,
+}
+
+impl Link {
+    /// A link carrying `rate` bytes/s with `delay` one way, losing a `loss` fraction, with
+    /// room for `capacity` datagrams in flight.
+    pub(super) fn new(rate: u64, delay: Duration, loss: f64, capacity: usize) -> Link {
+        Link {
+            rate,
+            delay,
+            loss,
+            busy_until_ns: 0,
+            queue: VecDeque::with_capacity(capacity),
+            slots: vec![[0; MAX_DATAGRAM]; capacity],
+            free: (0..capacity).rev().collect(),
+            sent: 0,
+            lost: 0,
+        }
+    }
+
+    /// A free buffer to write a datagram into, if the link has room.
+    pub(super) fn buffer(&mut self) -> Option<(usize, &mut [u8; MAX_DATAGRAM])> {
+        let slot = *self.free.last()?;
+        Some((slot, &mut self.slots[slot]))
+    }
+
+    /// Sends the `len` bytes written into `slot` (from [`Self::buffer`]) at `now`.
+    pub(super) fn send(&mut self, now: Instant, slot: usize, len: usize, rng: &mut Rng) {
+        self.sent += 1;
+        let start = self.busy_until_ns.max(now.as_micros() * 1000);
+        self.busy_until_ns = start + len as u64 * 1_000_000_000 / self.rate;
+        if rng.chance(self.loss) {
+            self.lost += 1;
+            return;
+        }
+        self.free.pop();
+        let arrival = Instant::from_micros(self.busy_until_ns.div_ceil(1000)) + self.delay;
+        self.queue.push_back((arrival, slot, len));
+    }
+
+    /// When the next datagram arrives.
+    pub(super) fn next_arrival(&self) -> Option<Instant> {
+        self.queue.front().map(|&(at, _, _)| at)
+    }
+
+    /// The next datagram that has arrived by `now` (its buffer is free again after the
+    /// next call).
+    pub(super) fn receive(&mut self, now: Instant) -> Option<&[u8]> {
+        let &(at, slot, len) = self.queue.front()?;
+        if at > now {
+            return None;
+        }
+        self.queue.pop_front();
+        self.free.push(slot);
+        Some(&self.slots[slot][..len])
+    }
+}
