@@ -321,6 +321,8 @@ impl Files {
                 None
             }
             Report::Stored(key, path) => {
+                // Only now does the sender hear that the file arrived.
+                table.handle_stored(now, key);
                 self.receives.remove(&key);
                 self.last_progress.remove(&key);
                 let label = self.labels.remove(&key)?;
