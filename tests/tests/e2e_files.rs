@@ -1,7 +1,8 @@
 //! End to end, real processes on loopback: `.txt` files between peers — a large file
 //! arrives byte-identical, a second file of the same name is kept beside the first,
 //! refused files get one clear line, hostile offers from a raw socket never write outside
-//! the downloads folder, and chat flows while a file moves.
+//! the downloads folder, chat flows while a file moves, and a file that cannot be put in
+//! place fails on both sides.
 
 use std::path::Path;
 
@@ -202,4 +203,41 @@ fn with_accept_ask_the_receiver_accepts_or_declines_each_offer() {
     let failed = alice.expect_event("file_failed");
     assert_eq!(failed["name"], "unwanted.txt");
     assert!(!bob.downloads.join("unwanted.txt").exists());
+}
+
+#[test]
+fn a_file_that_cannot_be_put_in_place_fails_on_both_sides() {
+    let (_server, mut c) = chat_room(&["alice", "bob"]);
+    // Every name the receiver may use is taken (by folders), so the verified file has
+    // nowhere to go.
+    let taken = c[1].downloads.join("full.txt");
+    std::fs::create_dir(&taken).unwrap();
+    for n in 1..=10_000 {
+        std::fs::create_dir(c[1].downloads.join(format!("full ({n}).txt"))).unwrap();
+    }
+    let src = tempfile::tempdir().unwrap();
+    let path = text_file(src.path(), "full.txt", 100_000, 6);
+    c[0].command(&format!("/send bob {}", path.display()));
+    let failed = c[1].expect_event("file_failed");
+    assert_eq!(failed["name"], "full.txt");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("cannot store"),
+        "{failed}"
+    );
+    let failed = c[0].expect_event("file_failed");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not write"),
+        "{failed}"
+    );
+    assert!(!c[0].seen.iter().any(is("file_sent")), "{:?}", c[0].seen);
+    assert!(!c[1].seen.iter().any(is("file_received")));
+    let stray: Vec<_> = std::fs::read_dir(&c[1].downloads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_dir())
+        .collect();
+    assert!(stray.is_empty(), "no .part and no file left: {stray:?}");
 }

@@ -238,8 +238,9 @@ impl<'f> World<'f> {
                     let hash = blake3::hash(&self.store.part);
                     self.b.handle_hash(self.now, key, hash.as_bytes());
                 }
-                Event::Received { .. } => {
+                Event::Received { key, .. } => {
                     self.store.final_file = Some(core::mem::take(&mut self.store.part));
+                    self.b.handle_stored(self.now, key);
                 }
                 Event::Failed { reason, .. } => {
                     self.store.part.clear();

@@ -67,7 +67,10 @@ impl FileNode {
                     let hash = *blake3::hash(&self.part).as_bytes();
                     self.ep.files().handle_hash(now, key, &hash);
                 }
-                FileEvent::Received { .. } => self.received = Some(core::mem::take(&mut self.part)),
+                FileEvent::Received { key, .. } => {
+                    self.received = Some(core::mem::take(&mut self.part));
+                    self.ep.files().handle_stored(now, key);
+                }
                 FileEvent::Sent { size, .. } => self.sent = Some(Ok(size)),
                 FileEvent::Failed { reason, .. } => self.sent = Some(Err(reason)),
                 FileEvent::Accepted { .. } => {}

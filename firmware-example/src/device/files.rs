@@ -82,6 +82,8 @@ impl Device {
                 }
             }
             FileEvent::Received { key, size } if self.file_key == Some(key) => {
+                // The verified file is the slot's content: it is in place.
+                self.client.files().handle_stored(now, key);
                 self.answer_file(p, now, key, size);
             }
             FileEvent::Failed { key, reason } => {

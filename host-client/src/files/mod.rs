@@ -27,11 +27,14 @@
 //! the writer ([`stage`]) and copies chunk bytes for outgoing datagrams out of a
 //! read-ahead block.
 
+mod cache;
 mod send;
 mod stage;
 mod store;
 mod writer;
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod stage_tests;
 #[cfg(test)]
@@ -134,9 +137,9 @@ impl Files {
 
     /// Completes a chunk datagram with the file's bytes. On error, drop the datagram and
     /// cancel the transfer with [`CancelReason::ReadFailed`].
-    pub(crate) fn fill(&self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
+    pub(crate) fn fill(&mut self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
         self.sends
-            .get(&fill.key)
+            .get_mut(&fill.key)
             .ok_or_else(|| io::Error::other("no such transfer"))?
             .fill(fill, buf)
     }
@@ -318,6 +321,8 @@ impl Files {
                 None
             }
             Report::Stored(key, path) => {
+                // Only now does the sender hear that the file arrived.
+                table.handle_stored(now, key);
                 self.receives.remove(&key);
                 self.last_progress.remove(&key);
                 let label = self.labels.remove(&key)?;

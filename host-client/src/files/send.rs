@@ -1,14 +1,15 @@
-//! The sending side: checking a path before offering it, hashing it off the engine task,
-//! and reading chunk bytes straight into outgoing datagrams.
+//! The sending side: checking a path before offering it, hashing it off the engine task
+//! (in 64 KiB reads), and copying chunk bytes into outgoing datagrams from a read-ahead
+//! block ([`super::cache`]).
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use peerchat_proto::names::file::{self as names, NameError};
 use peerchat_proto::transfer::Fill;
+
+use super::cache::ReadCache;
 
 /// Why a path cannot be sent. `Display` is the one line shown to the user.
 #[derive(Debug)]
@@ -55,7 +56,6 @@ impl core::fmt::Display for PrepareError {
 impl core::error::Error for PrepareError {}
 
 /// A file checked and hashed, ready to offer with `Transfers::send`.
-#[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     /// The base name offered to the peer.
     pub(crate) name: String,
@@ -63,16 +63,26 @@ pub(crate) struct Outgoing {
     pub(crate) size: u64,
     /// BLAKE3 of the whole file.
     pub(crate) hash: [u8; 32],
-    file: Arc<File>,
+    file: File,
+    cache: ReadCache,
+}
+
+impl core::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Outgoing {
-    /// Reads the bytes a chunk datagram needs straight into it.
-    pub(crate) fn fill(&self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
+    /// Copies the bytes a chunk datagram needs into it.
+    pub(crate) fn fill(&mut self, fill: &Fill, buf: &mut [u8]) -> io::Result<()> {
         let dst = buf
             .get_mut(fill.at..fill.at + fill.len)
             .ok_or_else(|| io::Error::other("datagram buffer too small"))?;
-        self.file.read_exact_at(dst, fill.offset)
+        self.cache.read(&self.file, fill.offset, dst)
     }
 }
 
@@ -121,6 +131,7 @@ pub(crate) fn prepare_blocking(path: &Path, max: u64) -> Result<Outgoing, Prepar
         name: name.to_owned(),
         size,
         hash: *hasher.finalize().as_bytes(),
-        file: Arc::new(file),
+        file,
+        cache: ReadCache::default(),
     })
 }

@@ -54,7 +54,7 @@ fn a_good_file_is_hashed_and_fills_chunks() {
     let path = dir.path().join("notes.TXT");
     let data: Vec<u8> = (0..5000u32).map(|i| (i % 241) as u8).collect();
     std::fs::write(&path, &data).unwrap();
-    let out = prepare_blocking(&path, 1 << 20).unwrap();
+    let mut out = prepare_blocking(&path, 1 << 20).unwrap();
     assert_eq!((out.name.as_str(), out.size), ("notes.TXT", 5000));
     assert_eq!(out.hash, *blake3::hash(&data).as_bytes());
     let fill = Fill {

@@ -80,6 +80,7 @@ fn a_file_moves_between_endpoints_behind_chat() {
                 }
                 FileEvent::Received { key, size } => {
                     assert_eq!((key.role, size), (Role::Receive, 20_000));
+                    b.files().handle_stored(now, key);
                     received = true;
                 }
                 _ => {}

@@ -146,6 +146,16 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
         }
     }
 
+    /// The host put a verified file in place (after [`Event::Received`]): only now does
+    /// the sender hear `FileDone`. If the host cannot place it, it calls
+    /// [`Transfers::cancel`] with [`CancelReason::WriteFailed`] instead, and both sides
+    /// fail.
+    pub fn handle_stored(&mut self, now: Instant, key: TransferKey) {
+        if let Some(r) = self.receiver(key.peer, key.id) {
+            r.on_stored(now);
+        }
+    }
+
     /// How far a transfer got.
     pub fn progress(&self, key: TransferKey) -> Option<Progress> {
         match key.role {

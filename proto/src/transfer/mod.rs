@@ -20,7 +20,8 @@
 //! FileChunk{index,data} …         ──▶  Write{offset,data} to the host (zero-copy)
 //!                                 ◀──  FileAck{cumulative,limit,ranges}   (every 8 chunks / 1 ms)
 //!                                      all bytes in: Complete → host hashes → handle_hash
-//!                                 ◀──  FileDone (hash matches) | FileCancel{HashMismatch}
+//!                                      hash matches: Received → host places → handle_stored
+//!                                 ◀──  FileDone (in place) | FileCancel{HashMismatch|WriteFailed}
 //! ```
 //! Either side may send `FileCancel` at any time. Lost control packets are covered by
 //! the sender: it repeats its offer (with backoff) until it hears an answer, and once
@@ -36,7 +37,10 @@
 //! [`Transfers::handle_hash`] after [`Event::Complete`]. The core compares with the
 //! offer's hash and answers [`Event::Received`] (verified) or [`Event::Failed`] with
 //! [`HashMismatch`](crate::wire::CancelReason::HashMismatch); only after `Received` may the host move the file
-//! into place.
+//! into place, and only once it says it did ([`Transfers::handle_stored`]) does the
+//! sender hear `FileDone` — a file that could not be placed ends in
+//! [`WriteFailed`](crate::wire::CancelReason::WriteFailed) on both sides, never in a
+//! sender that believes it was delivered.
 //!
 //! # Sending: window, loss detection, rate control
 //!

@@ -16,7 +16,9 @@ pub(super) enum RecvState {
     Receiving,
     /// Every chunk is in; waiting for the host's hash.
     AwaitHash,
-    /// Verified; lingering to repeat `FileDone`.
+    /// Verified; waiting for the host to put the file in place.
+    AwaitStore,
+    /// Verified and in place; lingering to repeat `FileDone`.
     Done,
     /// Refused or cancelled; lingering to repeat the answer.
     Failed,
@@ -69,7 +71,7 @@ pub(super) struct Receiver<const W: usize> {
     need_answer: bool,
     pub(super) expired: bool,
     timers: [Option<Instant>; TIMERS],
-    pub(super) events: Deque<Event<'static>, 3>,
+    pub(super) events: Deque<Event<'static>, 4>,
 }
 
 impl<const W: usize> Receiver<W> {
@@ -128,8 +130,8 @@ impl<const W: usize> Receiver<W> {
     }
 
     fn event(&mut self, event: Event<'static>) {
-        // Cannot overflow: a receiver emits at most three events (offered, complete,
-        // an outcome).
+        // Cannot overflow: a receiver emits at most four events (offered, complete,
+        // received, then a failure if the host cannot store the file).
         let _ = self.events.push_back(event);
     }
 
@@ -221,7 +223,7 @@ impl<const W: usize> Receiver<W> {
                 self.need_accept = true;
                 self.need_ack = true;
             }
-            RecvState::AwaitHash => self.need_ack = true,
+            RecvState::AwaitHash | RecvState::AwaitStore => self.need_ack = true,
             RecvState::Done | RecvState::Failed => self.need_answer = self.answer.is_some(),
         }
     }
@@ -236,7 +238,7 @@ impl<const W: usize> Receiver<W> {
         match self.state {
             RecvState::Receiving => {}
             RecvState::Pending => return None,
-            RecvState::AwaitHash => {
+            RecvState::AwaitHash | RecvState::AwaitStore => {
                 self.need_ack = true;
                 return None;
             }
@@ -307,14 +309,22 @@ impl<const W: usize> Receiver<W> {
             self.cancel(now, CancelReason::HashMismatch);
             return;
         }
-        self.state = RecvState::Done;
-        self.answer = Some(Answer::Done);
-        self.need_answer = true;
-        self.linger(now);
+        self.state = RecvState::AwaitStore;
         self.event(Event::Received {
             key: self.key,
             size: self.size,
         });
+    }
+
+    /// The host put the verified file in place: now the sender hears `FileDone`.
+    pub(super) fn on_stored(&mut self, now: Instant) {
+        if self.state != RecvState::AwaitStore {
+            return;
+        }
+        self.state = RecvState::Done;
+        self.answer = Some(Answer::Done);
+        self.need_answer = true;
+        self.linger(now);
     }
 
     pub(super) fn handle_timeout(&mut self, now: Instant) {

@@ -142,7 +142,9 @@ pub enum Event<'a> {
         /// The transfer.
         key: TransferKey,
     },
-    /// The file arrived and its hash matches (receive side): store it.
+    /// The file arrived and its hash matches (receive side): put it in place, then
+    /// call `handle_stored` (the sender hears `FileDone` only then), or `cancel` with
+    /// [`CancelReason::WriteFailed`] if that fails.
     Received {
         /// The transfer.
         key: TransferKey,

@@ -9,6 +9,7 @@ use std::vec::Vec;
 
 mod chunks;
 mod flows;
+mod placing;
 
 use super::*;
 use crate::time::{Duration, Instant};
@@ -52,6 +53,8 @@ struct Pair<'f> {
     chunks_seen: Vec<u32>,
     /// When `a` learnt its outcome.
     a_done_at: Option<Instant>,
+    /// `b`'s host cannot put a verified file in place.
+    place_fails: bool,
 }
 
 impl<'f> Pair<'f> {
@@ -68,6 +71,7 @@ impl<'f> Pair<'f> {
             sent_a: 0,
             chunks_seen: Vec::new(),
             a_done_at: None,
+            place_fails: false,
         }
     }
 
@@ -129,9 +133,16 @@ impl<'f> Pair<'f> {
             self.a_events.push(e);
         }
         while let Some(e) = self.b.poll_event().map(keep) {
-            if let Event::Complete { key } = e {
-                let h = hash(&self.stored);
-                self.b.handle_hash(self.now, key, &h);
+            match e {
+                Event::Complete { key } => {
+                    let h = hash(&self.stored);
+                    self.b.handle_hash(self.now, key, &h);
+                }
+                Event::Received { key, .. } if self.place_fails => {
+                    self.b.cancel(self.now, key, CancelReason::WriteFailed);
+                }
+                Event::Received { key, .. } => self.b.handle_stored(self.now, key),
+                _ => {}
             }
             self.b_events.push(e);
         }

@@ -196,7 +196,10 @@ pub(super) fn measure(run: Run) -> Measured {
                     assert_eq!(stored, run.bytes, "every byte was handed out once");
                     b.files().handle_hash(now, key, &HASH);
                 }
-                FileEvent::Received { .. } => received = true,
+                FileEvent::Received { key, .. } => {
+                    b.files().handle_stored(now, key);
+                    received = true;
+                }
                 FileEvent::Failed { reason, .. } => panic!("receive failed: {reason}"),
                 _ => {}
             }
