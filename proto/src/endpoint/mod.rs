@@ -50,9 +50,9 @@ use core::net::SocketAddr;
 
 use crate::link::{Link, LinkConfig, Reassembly};
 use crate::time::Instant;
-use crate::wire::{Packet, PeerId};
 #[cfg(test)]
 use crate::wire::{decode_packet, Body};
+use crate::wire::{Packet, PeerId};
 
 pub use crate::link::{Counters, FailReason, MessageId};
 use pool::TextPool;
