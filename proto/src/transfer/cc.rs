@@ -337,7 +337,13 @@ impl Pacer {
     fn refill(&mut self, now: Instant, rate: u64, chunk: u64) {
         let dt = now.saturating_since(self.last).as_micros();
         self.last = now;
-        let add = mul_div(rate, dt, 1_000_000);
+        // Chunks of one burst share a clock reading (nothing to add), and the 64-bit
+        // product covers any rate below 18 TB/s over a second: the 128-bit division is
+        // for the rest.
+        let add = match rate.checked_mul(dt) {
+            Some(v) => v / 1_000_000,
+            None => mul_div(rate, dt, 1_000_000),
+        };
         self.tokens = self
             .tokens
             .saturating_add(add)

@@ -102,6 +102,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use chunk::decode_chunk;
 pub use manager::Transfers;
 pub use types::{
     AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Fill, Progress, ReadError,
