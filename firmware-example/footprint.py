@@ -1,29 +1,33 @@
 #!/usr/bin/env python3
-"""Footprint of the Cortex-M4F image, split by owner.
+"""Footprint of the Cortex-M4F image, split by owner: what `proto` takes.
 
 Builds `examples/cortex_m_image.rs` for thumbv7em-none-eabihf (release profile:
-opt-level "z", LTO, `debug = 1`), prints `size` and gives every byte of `.text` to an
-owner through the line table:
+opt-level "z", fat LTO, `debug = 1`), prints `size`, and gives every byte of `.text`
+and `.rodata` an owner through the line table:
 
 - an instruction belongs to the innermost inlined frame whose file is in `proto/src/`
-  (a `proto` module: `wire`, `client`, `link`, …) or `firmware-example/src/` (the
+  (a `proto` module: `wire`, `client`, `link`, ...) or `firmware-example/src/` (the
   device);
-- a function with no such frame at all (an out-of-line `core`/serde/postcard/heapless
-  helper, a machine-outlined sequence, BLAKE3, `memcpy`…) belongs to its callers: it
-  is `proto`'s if any call or tail call to it comes from `proto` code or from another
-  function that is `proto`'s (counted whole, even when the device calls it too);
-  otherwise it is the device's, BLAKE3's or the runtime's;
-- `.rodata` is counted whole to `proto` (an upper bound: it also holds BLAKE3's
-  constants and the device's strings).
+- a function with no such frame (an out-of-line `core`/serde/postcard/heapless helper,
+  a machine-outlined sequence, a panic, BLAKE3) belongs to whoever reaches it through
+  calls or tail calls: `proto` if any `proto` code reaches it, even when the device
+  calls it too; else the device. `compiler_builtins` (`memcpy`, `memmove`, shifts,
+  divisions), which any program links, is counted apart as the runtime;
+- a piece of `.rodata` (from one address the code loads to the next) belongs to the
+  owners of the code that loads its address, or of the table that points at it; a
+  piece both sides load, or that no code names, is `proto`'s.
 
-The `proto` total is the client-side core of issue 7; the goal is 32 KiB.
+The `proto` total (its code, the helpers it reaches, its read-only data) is the
+client-side core of issue 7; the goal is 32 KiB.
 
-    python3 firmware-example/footprint.py               # plain logs
-    python3 firmware-example/footprint.py --defmt       # defmt logs (DEFMT_LOG=info)
-    python3 firmware-example/footprint.py --no-build    # measure the last build
+    python3 firmware-example/footprint.py --defmt      # the defmt image (DEFMT_LOG=info)
+    python3 firmware-example/footprint.py              # the image with text logs
+    python3 firmware-example/footprint.py --no-build   # measure the last build
+    python3 firmware-example/footprint.py --by-file    # proto code by source file
+    python3 firmware-example/footprint.py --helpers    # list the helpers proto reaches
 
-Needs `llvm-objdump` and `llvm-symbolizer` (any recent LLVM; override with the
-LLVM_OBJDUMP / LLVM_SYMBOLIZER variables) and `size`.
+Needs `llvm-objdump` and `llvm-symbolizer` of any recent LLVM (or the programs named by
+LLVM_OBJDUMP and LLVM_SYMBOLIZER) and binutils' `size`.
 """
 
 import argparse
@@ -39,16 +43,26 @@ GOAL = 32 * 1024
 
 INSN = re.compile(r"^\s*([0-9a-f]+):\s")
 FUNC = re.compile(r"^([0-9a-f]+) <(.+)>:$")
-CALL = re.compile(r"\sb[a-z]*(?:\.[wn])?\s+0x[0-9a-f]+ <([^$].*?)(?:\+0x[0-9a-f]+)?>(?:\s+@|$)")
+# Calls and (conditional) tail calls: any branch to another symbol.
+BRANCH = re.compile(r"\sb[a-z]*(?:\.[wn])?\s+0x[0-9a-f]+ <([^$].*?)(?:\+0x[0-9a-f]+)?>(?:\s+@|$)")
+WORD = re.compile(r"\.word\s+0x([0-9a-f]+)")
+MOVW = re.compile(r"\smovw[a-z]*\s+(\w+), #(\d+)")
+MOVT = re.compile(r"\smovt[a-z]*\s+(\w+), #(\d+)")
+PC_LOAD = re.compile(r"\sldr[a-z.]*\s.*\[pc, #-?\d+\]\s+@ 0x([0-9a-f]+)")
+RUNTIME_NAMES = ("memcpy", "memmove", "memset", "memcmp")
 
-# Everything that is neither `proto` nor the device, by the crate of the function.
-RUNTIME = {"compiler_builtins"}
 # `--by-file`: proto code split by source file rather than by module.
-BY_FILE = False
+by_file = False
+# `--helpers`: list the helper functions proto reaches.
+list_helpers = False
 
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE, **kw).stdout
+
+
+def tool(name):
+    return os.environ.get(name.upper().replace("-", "_"), name)
 
 
 def build(defmt):
@@ -67,11 +81,10 @@ def image_path():
 
 
 def owner_of_file(path):
-    """`proto:<module>`, `device`, or the crate name for a source file."""
-    path = path.replace("\\", "/")
+    """`proto:<module>`, `device`, or the crate of a source file (None if unknown)."""
     m = re.search(r"/proto/src/(.+)$", path)
     if m:
-        if BY_FILE:
+        if by_file:
             return "proto:" + m.group(1)
         first = m.group(1).split("/")[0]
         return "proto:" + (first[:-3] if first.endswith(".rs") else first)
@@ -88,168 +101,241 @@ def owner_of_file(path):
     return None
 
 
-def disassemble(elf):
-    """[(address, size, function)] for `.text`, plus the calls of every function."""
-    out = run([os.environ.get("LLVM_OBJDUMP", "llvm-objdump"), "-d", "-C", "--no-show-raw-insn",
-               "--section=.text", elf])
-    insns, calls, func = [], defaultdict(list), None
+def sections(elf):
+    """{name: (address, size)} of the allocated sections."""
+    out = run([tool("llvm-objdump"), "-h", elf])
+    found = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0].isdigit() and f[1].startswith("."):
+            found[f[1]] = (int(f[3], 16), int(f[2], 16))
+    return found
+
+
+def disassemble(elf, text_end):
+    """Instructions [address, size, function], calls {function: [(index, callee)]},
+    literal words [(index, value)] and their loads {literal address: [index]} of
+    `.text`. An address built by `movw`/`movt` counts as a literal word of the `movt`
+    that loads it."""
+    out = run([tool("llvm-objdump"), "-d", "-C", "--no-show-raw-insn", "--section=.text", elf])
+    insns, calls, words, loads, func = [], defaultdict(list), [], defaultdict(list), None
+    low = {}
     for line in out.splitlines():
         m = FUNC.match(line)
         if m:
-            # `$t`, `$d`: ARM mapping symbols (code/data), not functions.
+            # `$t`, `$d`: ARM mapping symbols (code, data), not functions.
             if not m.group(2).startswith("$"):
                 func = m.group(2)
+                low = {}
             continue
         m = INSN.match(line)
         if m and func is not None:
             insns.append([int(m.group(1), 16), 0, func])
-            c = CALL.search(line)
+            c = BRANCH.search(line)
             if c and c.group(1) != func:
                 calls[func].append((len(insns) - 1, c.group(1)))
-    end = text_end(elf)
+            w = WORD.search(line)
+            if w:
+                words.append((len(insns) - 1, int(w.group(1), 16)))
+            mov = MOVW.search(line)
+            if mov:
+                low[mov.group(1)] = int(mov.group(2))
+            mov = MOVT.search(line)
+            if mov and mov.group(1) in low:
+                words.append((len(insns) - 1, int(mov.group(2)) << 16 | low[mov.group(1)]))
+            load = PC_LOAD.search(line)
+            if load:
+                loads[int(load.group(1), 16)].append(len(insns) - 1)
     for i, insn in enumerate(insns):
-        insn[1] = (insns[i + 1][0] if i + 1 < len(insns) else end) - insn[0]
-    return insns, calls
-
-
-def text_end(elf):
-    out = run([os.environ.get("LLVM_OBJDUMP", "llvm-objdump"), "-h", elf])
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 4 and f[1] == ".text":
-            return int(f[3], 16) + int(f[2], 16)
-    sys.exit("no .text section")
+        insn[1] = (insns[i + 1][0] if i + 1 < len(insns) else text_end) - insn[0]
+    return insns, calls, words, loads
 
 
 def symbolize(elf, addrs):
-    """For each address, its inlined frames' owners, innermost first."""
-    out = run([os.environ.get("LLVM_SYMBOLIZER", "llvm-symbolizer"), "--inlining",
-               "--obj=" + elf], input="".join("0x%x\n" % a for a in addrs))
-    frames, current = [], []
-    lines = out.split("\n")
-    i = 0
-    while i < len(lines) and len(frames) < len(addrs):
-        if lines[i] == "":
-            frames.append(current)
-            current = []
-            i += 1
-            continue
-        current.append(owner_of_file(lines[i + 1].rsplit(":", 2)[0]) if i + 1 < len(lines) else None)
-        i += 2
+    """For each address, the owners of its inlined frames, innermost first."""
+    out = run([tool("llvm-symbolizer"), "--inlining", "--obj=" + elf],
+              input="".join("0x%x\n" % a for a in addrs))
+    frames = []
+    for block in out.split("\n\n")[:len(addrs)]:
+        lines = block.strip("\n").split("\n")
+        frames.append([owner_of_file(loc.rsplit(":", 2)[0]) for loc in lines[1::2]])
     return frames
 
 
-def section_sizes(elf):
-    out = run(["size", "-A", elf])
-    sizes = {}
+def rodata_bytes(elf):
+    out = run([tool("llvm-objdump"), "-s", "-j", ".rodata", elf])
+    data = bytearray()
     for line in out.splitlines():
         f = line.split()
-        if len(f) >= 2 and f[1].isdigit():
-            sizes[f[0]] = int(f[1])
-    return sizes
+        if len(f) >= 2 and re.fullmatch(r"[0-9a-f]+", f[0]) and re.fullmatch(r"[0-9a-f]{2,8}", f[1]):
+            for chunk in f[1:5]:
+                if re.fullmatch(r"[0-9a-f]{2,8}", chunk):
+                    data += bytes.fromhex(chunk)
+    return bytes(data)
+
+
+def side(who):
+    return "proto" if who.startswith("proto") else who
 
 
 def attribute(elf):
-    insns, calls = disassemble(elf)
+    secs = sections(elf)
+    text_start, text_size = secs[".text"]
+    insns, calls, words, loads = disassemble(elf, text_start + text_size)
     frames = symbolize(elf, [a for a, _, _ in insns])
     project = lambda o: o is not None and (o == "device" or o.startswith("proto:"))
-    # Instruction owners; functions without any project frame are decided by callers.
+
+    # Instructions with a project frame; functions with none are "helpers".
     owner = [None] * len(insns)
     fn_crate, fn_project = {}, defaultdict(bool)
     for i, (insn, fr) in enumerate(zip(insns, frames)):
-        inner = next((o for o in fr if project(o)), None)
-        owner[i] = inner
-        fn = insn[2]
-        if inner is not None:
-            fn_project[fn] = True
+        owner[i] = next((o for o in fr if project(o)), None)
+        if owner[i] is not None:
+            fn_project[insn[2]] = True
         if fr and fr[-1] is not None:
-            fn_crate.setdefault(fn, fr[-1])
-    # Data words and unsymbolized bytes inside a project function follow the previous
-    # instruction of that function.
+            fn_crate.setdefault(insn[2], fr[-1])
+    # Literal pools and unsymbolized bytes inside a project function follow the
+    # instruction before them (or the function's first owned one).
+    first = {}
+    for i, insn in enumerate(insns):
+        if owner[i] is not None:
+            first.setdefault(insn[2], owner[i])
     last = {}
     for i, insn in enumerate(insns):
         fn = insn[2]
         if owner[i] is None and fn_project[fn]:
-            owner[i] = last.get(fn) or next(o for j, o in enumerate(owner) if insns[j][2] == fn and o)
-        if owner[i] is not None:
-            last[fn] = owner[i]
-    # Functions without a project frame ("helpers") belong to whoever reaches them
-    # through calls: proto first (a helper the device calls too is still proto's), then
-    # the device. The runtime (`memcpy`, division…) is counted apart.
+            owner[i] = last.get(fn, first[fn])
+        last[fn] = owner[i]
+
+    # Helpers belong to whoever reaches them: proto first, then the device; the runtime
+    # (and whatever only it reaches) apart.
     helpers = {insn[2] for insn in insns if not fn_project[insn[2]]}
-    runtime = {h for h in helpers if fn_crate.get(h) in RUNTIME or h.startswith("__aeabi")
-               or h in ("memcpy", "memmove", "memset", "memcmp")}
+    runtime = {h for h in helpers if fn_crate.get(h) == "compiler_builtins"
+               or h.startswith("__aeabi") or h in RUNTIME_NAMES}
     helper_owner = {}
-    for side in ("proto", "device", "runtime"):
-        if side == "runtime":
+    for who in ("proto", "device", "runtime"):
+        if who == "runtime":
             todo = list(runtime)
         else:
             todo = [callee for fn, cs in calls.items() if fn_project[fn]
-                    for idx, callee in cs if owner[idx].startswith(side)]
+                    for i, callee in cs if side(owner[i]) == who]
         while todo:
             h = todo.pop()
-            if h in helpers and h not in helper_owner and (h not in runtime or side == "runtime"):
-                helper_owner[h] = side
+            if h in helpers and h not in helper_owner and (h not in runtime or who == "runtime"):
+                helper_owner[h] = who
                 todo.extend(callee for _, callee in calls.get(h, ()))
-    sizes = defaultdict(int)
-    helper_sizes = defaultdict(int)
-    for i, (addr, size, fn) in enumerate(insns):
+
+    helper_fns = defaultdict(int)  # helper functions proto reaches, for --helpers
+    text = defaultdict(int)     # proto modules, and "device", "runtime", ... for the rest
+    helper_text = defaultdict(int)  # helpers proto reaches, by crate
+    side_of = []
+    for i, (_, size, fn) in enumerate(insns):
         if fn_project[fn]:
-            sizes[owner[i]] += size
+            text[owner[i]] += size
+            side_of.append(side(owner[i]))
             continue
-        who = helper_owner.get(fn)
-        crate = fn_crate.get(fn) or ("outlined" if fn.startswith("OUTLINED_FUNCTION") else "other")
+        who = helper_owner.get(fn, "unreached")
+        crate = fn_crate.get(fn) or "outlined"
+        side_of.append(who)
         if who == "proto":
-            helper_sizes[crate] += size
-        elif who is None:
-            sizes["unreached (%s)" % crate] += size
+            helper_text[crate] += size
+            helper_fns[fn] += size
         elif who == "runtime":
-            sizes["runtime (memcpy, division)"] += size
+            text["runtime (compiler_builtins)"] += size
+        elif who == "device":
+            text["%s (device-only helpers)" % crate] += size
         else:
-            sizes["%s, called by the device" % crate] += size
-    return sizes, helper_sizes
+            text["%s (no direct caller)" % crate] += size
+    # A literal word belongs to the code that loads it.
+    words = [(i, value, {side_of[j] for j in loads.get(insns[i][0], [i])})
+             for i, value in words]
+    rodata = attribute_rodata(elf, secs, words)
+    return text, helper_text, rodata, helper_fns
 
 
-def report(elf):
-    sec = section_sizes(elf)
+def attribute_rodata(elf, secs, words):
+    """Bytes of `.rodata` by side ("proto", "device", ...)."""
+    if ".rodata" not in secs:
+        return {}
+    start, size = secs[".rodata"]
+    end = start + size
+    data = rodata_bytes(elf)
+    loaded = defaultdict(set)  # rodata address -> sides of the code loading it
+    for _, value, sides in words:
+        if start <= value < end:
+            loaded[value] |= sides
+    pointed = defaultdict(set)  # rodata address -> rodata addresses of tables pointing at it
+    for off in range(0, len(data) - 3, 4):
+        value = int.from_bytes(data[off:off + 4], "little")
+        if start <= value < end:
+            pointed[value].add(start + off)
+    cuts = sorted({start} | set(loaded) | set(pointed))
+    pieces = [(a, (cuts[k + 1] if k + 1 < len(cuts) else end) - a) for k, a in enumerate(cuts)]
+    piece_of = lambda addr: max(a for a, _ in pieces if a <= addr)
+    sides = {a: set(loaded.get(a, ())) for a, _ in pieces}
+    changed = True
+    while changed:  # tables pass their owners to what they point at
+        changed = False
+        for a, _ in pieces:
+            for table in pointed.get(a, ()):
+                new = sides[piece_of(table)] - sides[a]
+                if new:
+                    sides[a] |= new
+                    changed = True
+    out = defaultdict(int)
+    for a, n in pieces:
+        s = sides[a]
+        out["proto" if "proto" in s or not s or "unreached" in s else sorted(s)[0]] += n
+    return out
+
+
+def report(elf, defmt):
     print(run(["size", elf]), end="")
-    sizes, helper_sizes = attribute(elf)
-    rodata = sec.get(".rodata", 0)
-    modules = {k[6:]: v for k, v in sizes.items() if k and k.startswith("proto:")}
-    code = sum(modules.values())
-    helpers = sum(helper_sizes.values())
-    total = code + helpers + rodata
-    print()
-    print("proto modules (instructions, innermost proto frame):")
+    text, helper_text, rodata, helper_fns = attribute(elf)
+    modules = {k[6:]: v for k, v in text.items() if k.startswith("proto:")}
+    code, helpers = sum(modules.values()), sum(helper_text.values())
+    total = code + helpers + rodata.get("proto", 0)
+    row = lambda k, v: print("  %-30s %6d" % (k, v))
+    print("\nproto code (innermost proto frame), by %s:" % ("file" if by_file else "module"))
     for k, v in sorted(modules.items(), key=lambda kv: -kv[1]):
-        print("  %-24s %6d" % (k, v))
-    print("  %-24s %6d" % ("= proto code", code))
-    print("out-of-line helpers proto calls (by crate):")
-    for k, v in sorted(helper_sizes.items(), key=lambda kv: -kv[1]):
-        print("  %-24s %6d" % (k, v))
-    print("  %-24s %6d" % ("= helpers", helpers))
-    print("  %-24s %6d" % (".rodata (all of it)", rodata))
-    print("proto total: %d bytes = %.1f KiB (goal %d = 32 KiB: %s)"
-          % (total, total / 1024, GOAL, "met" if total <= GOAL else "NOT met"))
+        row(k, v)
+    row("= proto code", code)
+    print("out-of-line helpers proto reaches, by crate:")
+    for k, v in sorted(helper_text.items(), key=lambda kv: -kv[1]):
+        row(k, v)
+    if list_helpers:
+        for k, v in sorted(helper_fns.items(), key=lambda kv: -kv[1]):
+            print("    %6d %s" % (v, k[:100]))
+    row("= helpers", helpers)
+    print(".rodata, by side:")
+    for k, v in sorted(rodata.items(), key=lambda kv: -kv[1]):
+        row(k, v)
+    print("proto total: %d + %d + %d = %d bytes = %.1f KiB (goal 32 KiB = %d: %s)"
+          % (code, helpers, rodata.get("proto", 0), total, total / 1024, GOAL,
+             "met" if total <= GOAL else "NOT met"))
     print("rest of .text:")
-    for k, v in sorted(((k, v) for k, v in sizes.items() if not (k and k.startswith("proto:"))),
+    for k, v in sorted(((k, v) for k, v in text.items() if not k.startswith("proto:")),
                        key=lambda kv: -kv[1]):
-        print("  %-24s %6d" % (k, v))
+        row(k, v)
 
 
 def main():
+    global by_file, list_helpers
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--defmt", action="store_true", help="build with the defmt feature")
-    p.add_argument("--no-build", action="store_true", help="measure the existing image")
-    p.add_argument("elf", nargs="?", help="an image to measure instead of building one")
+    p.add_argument("--no-build", action="store_true", help="measure the last build")
     p.add_argument("--by-file", action="store_true", help="split proto code by source file")
+    p.add_argument("--helpers", action="store_true", help="list the helpers proto reaches")
+    p.add_argument("elf", nargs="?", help="an image to measure instead of building one")
     a = p.parse_args()
-    global BY_FILE
-    BY_FILE = a.by_file
+    by_file, list_helpers = a.by_file, a.helpers
     if a.elf is None and not a.no_build:
         build(a.defmt)
-    report(a.elf or image_path())
+    report(a.elf or image_path(), a.defmt)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        sys.exit(0)

@@ -349,4 +349,27 @@ proptest! {
         }
         prop_assert_eq!(reassemble_client(&split_at_points(&stream, &points)), msgs);
     }
+
+    #[test]
+    fn encoders_write_postcards_own_bytes(
+        packet in packet(),
+        client in client_msg(),
+        server in server_msg(),
+    ) {
+        let mut ours = [0u8; MAX_FRAME];
+        let mut theirs = [0u8; MAX_FRAME];
+        let n = encode_packet(&packet, &mut ours).unwrap();
+        let unit = (VERSION, &packet.header, &packet.body);
+        prop_assert_eq!(&ours[..n], &*postcard::to_slice(&unit, &mut theirs).unwrap());
+        let n = encode_client(&client, &mut ours).unwrap();
+        prop_assert_eq!(&ours[..n], &*postcard::to_slice(&(VERSION, &client), &mut theirs).unwrap());
+        let n = encode_client_frame(&client, &mut ours).unwrap();
+        let cobs = postcard::to_slice_cobs(&(VERSION, &client), &mut theirs).unwrap();
+        prop_assert_eq!(&ours[..n], &*cobs);
+        let n = encode_server(&server, &mut ours).unwrap();
+        prop_assert_eq!(&ours[..n], &*postcard::to_slice(&(VERSION, &server), &mut theirs).unwrap());
+        let n = encode_server_frame(&server, &mut ours).unwrap();
+        let cobs = postcard::to_slice_cobs(&(VERSION, &server), &mut theirs).unwrap();
+        prop_assert_eq!(&ours[..n], &*cobs);
+    }
 }

@@ -150,41 +150,71 @@ fn take_all<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
 }
 
 fn encode_unit<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize, EncodeError> {
-    match postcard::to_slice(value, buf) {
-        Ok(used) => Ok(used.len()),
-        Err(_) => Err(EncodeError::BufferTooSmall {
-            needed: encoded_len(value),
-        }),
+    let room = buf.len();
+    fitted(postcard::serialize_with_flavor(value, Sink::new(buf)), room)
+}
+
+/// Encodes `value` as one COBS frame (terminator included) with postcard's own COBS
+/// flavor, so the bytes are `to_slice_cobs`'s.
+pub(super) fn encode_cobs<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let room = buf.len();
+    let encoded = Cobs::try_new(Sink::new(buf))
+        .and_then(|flavor| postcard::serialize_with_flavor(value, flavor));
+    fitted(encoded, room)
+}
+
+/// The encoding's length if it fitted in `room` bytes.
+fn fitted(encoded: postcard::Result<usize>, room: usize) -> Result<usize, EncodeError> {
+    // A `Sink` never fails, and neither does serializing a wire type into it.
+    let needed = encoded.unwrap_or(usize::MAX);
+    if needed <= room {
+        Ok(needed)
+    } else {
+        Err(EncodeError::BufferTooSmall { needed })
     }
 }
 
-/// Length of the plain postcard encoding of `value`.
-pub(super) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    // The size flavor never fails: it only counts.
-    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).unwrap_or(0)
-}
-
-/// Length of the COBS frame of `value`, terminator included: postcard's own COBS flavor
-/// run over a sink that only counts, so it matches `to_slice_cobs` byte for byte.
-pub(super) fn framed_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    // Neither the counting sink nor the COBS flavor over it can fail.
-    Cobs::try_new(CountingSink::default())
-        .and_then(|flavor| postcard::serialize_with_flavor(value, flavor))
-        .unwrap_or(0)
-}
-
-/// A postcard flavor that stores nothing and counts bytes; COBS back-patches go to `sink`.
-#[derive(Default)]
-struct CountingSink {
+/// A postcard flavor that writes into a caller buffer while there is room and counts
+/// every byte, room or not: one serializer both encodes and, when the buffer is short,
+/// tells how long the encoding is (a device links each message's serializer once, not
+/// once more for a counting flavor). Bytes past the end, and COBS back-patches past the
+/// end, are dropped (`spill`).
+struct Sink<'b> {
+    buf: &'b mut [u8],
     len: usize,
-    sink: u8,
+    spill: u8,
 }
 
-impl Flavor for CountingSink {
+impl<'b> Sink<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
+        Sink {
+            buf,
+            len: 0,
+            spill: 0,
+        }
+    }
+}
+
+impl Flavor for Sink<'_> {
     type Output = usize;
 
-    fn try_push(&mut self, _byte: u8) -> postcard::Result<()> {
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+        }
         self.len += 1;
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        let end = self.len + bytes.len();
+        if let Some(slots) = self.buf.get_mut(self.len..end) {
+            slots.copy_from_slice(bytes);
+        }
+        self.len = end;
         Ok(())
     }
 
@@ -193,16 +223,19 @@ impl Flavor for CountingSink {
     }
 }
 
-impl Index<usize> for CountingSink {
+impl Index<usize> for Sink<'_> {
     type Output = u8;
 
-    fn index(&self, _: usize) -> &u8 {
-        &self.sink
+    fn index(&self, i: usize) -> &u8 {
+        self.buf.get(i).unwrap_or(&self.spill)
     }
 }
 
-impl IndexMut<usize> for CountingSink {
-    fn index_mut(&mut self, _: usize) -> &mut u8 {
-        &mut self.sink
+impl IndexMut<usize> for Sink<'_> {
+    fn index_mut(&mut self, i: usize) -> &mut u8 {
+        match self.buf.get_mut(i) {
+            Some(slot) => slot,
+            None => &mut self.spill,
+        }
     }
 }

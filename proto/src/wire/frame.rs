@@ -1,5 +1,5 @@
 //! Control-channel stream framing: each message is `VERSION ‖ postcard(msg)`,
-//! COBS-encoded and terminated by `0x00`, using postcard's own `to_slice_cobs` and
+//! COBS-encoded and terminated by `0x00`, using postcard's own COBS flavor and
 //! `CobsAccumulator`.
 //!
 //! Decoding is as strict as [`super::decode_client`]/[`super::decode_server`]: an unknown
@@ -12,7 +12,7 @@ use postcard::accumulator::{CobsAccumulator, FeedResult};
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{framed_len, DecodeError, EncodeError};
+use super::codec::{encode_cobs, DecodeError, EncodeError};
 use super::control::{ClientMsg, ServerMsg};
 use super::limits::{Limit, VERSION};
 use super::Message;
@@ -29,13 +29,7 @@ pub fn encode_server_frame(msg: &ServerMsg<'_>, buf: &mut [u8]) -> Result<usize,
 
 fn encode_frame<T: Serialize + Message>(msg: &T, buf: &mut [u8]) -> Result<usize, EncodeError> {
     msg.check_limits().map_err(EncodeError::OverLimit)?;
-    let unit = (VERSION, msg);
-    match postcard::to_slice_cobs(&unit, buf) {
-        Ok(used) => Ok(used.len()),
-        Err(_) => Err(EncodeError::BufferTooSmall {
-            needed: framed_len(&unit),
-        }),
-    }
+    encode_cobs(&(VERSION, msg), buf)
 }
 
 /// How many raw (COBS) bytes of a frame's start the decoder keeps to name an unknown kind:

@@ -104,28 +104,30 @@ impl fmt::Display for SafeName<'_> {
 
 /// Checks an offered name against every rule of this module.
 pub fn check(offered: &str) -> Result<SafeName<'_>, NameError> {
-    if offered.is_empty() {
+    // Every rule but the control characters is about ASCII characters, tested on bytes
+    // (in UTF-8 an ASCII byte is always that character): `str`'s pattern searches would
+    // link a substring searcher and UTF-8 decoding backwards, for a device's footprint.
+    let bytes = offered.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return Err(NameError::Empty);
-    }
-    if offered.len() > MAX_FILE_NAME_LEN {
+    };
+    if bytes.len() > MAX_FILE_NAME_LEN {
         return Err(NameError::TooLong);
     }
-    if offered.contains(['/', '\\']) {
+    if bytes.iter().any(|&b| b == b'/' || b == b'\\') {
         return Err(NameError::PathSeparator);
     }
     offered.chars().try_for_each(check_char)?;
-    // A byte search: `str::contains` with a string pattern brings in a general
-    // substring searcher of several hundred bytes of code.
-    if offered.as_bytes().windows(2).any(|w| w == b"..") {
+    if bytes.windows(2).any(|w| w == b"..") {
         return Err(NameError::DotDot);
     }
-    if offered.starts_with('.') {
+    if first == b'.' {
         return Err(NameError::LeadingDot);
     }
-    if offered.ends_with(['.', ' ']) {
+    if last == b'.' || last == b' ' {
         return Err(NameError::TrailingDotOrSpace);
     }
-    if is_reserved(offered) {
+    if is_reserved(bytes) {
         return Err(NameError::Reserved);
     }
     if !has_txt_extension(offered) {
@@ -156,17 +158,19 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
-/// Windows device names, with any extension and in any case (`con.txt`, `Com1.tar.txt`).
-fn is_reserved(name: &str) -> bool {
-    let base = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
-    let b = base.as_bytes();
-    let eq = |s: &str| b.eq_ignore_ascii_case(s.as_bytes());
-    if eq("CON") || eq("PRN") || eq("AUX") || eq("NUL") {
-        return true;
+/// Windows device names, with any extension, trailing spaces and in any case
+/// (`con.txt`, `Com1.tar.txt`, `NUL .txt`).
+fn is_reserved(name: &[u8]) -> bool {
+    let base = name.split(|&b| b == b'.').next().unwrap_or(name);
+    let base = &base[..base.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1)];
+    let Some(head) = base.first_chunk::<3>() else {
+        return false;
+    };
+    match (head.map(|b| b.to_ascii_uppercase()), base.get(3)) {
+        (ref h, None) => matches!(h, b"CON" | b"PRN" | b"AUX" | b"NUL"),
+        (ref h, Some(b'1'..=b'9')) => base.len() == 4 && matches!(h, b"COM" | b"LPT"),
+        _ => false,
     }
-    b.len() == 4
-        && (b[..3].eq_ignore_ascii_case(b"COM") || b[..3].eq_ignore_ascii_case(b"LPT"))
-        && matches!(b[3], b'1'..=b'9')
 }
 
 /// The `n`-th alternative to a name that already exists: `notes.txt` → `notes (n).txt`.
@@ -214,6 +218,8 @@ fn suffix_len(n: u32) -> usize {
     digits + 3
 }
 
+#[cfg(test)]
+mod byte_rules;
 #[cfg(test)]
 mod vectors;
 
