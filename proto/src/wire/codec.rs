@@ -201,6 +201,7 @@ impl<'b> Sink<'b> {
 impl Flavor for Sink<'_> {
     type Output = usize;
 
+    #[inline(never)]
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
         if let Some(slot) = self.buf.get_mut(self.len) {
             *slot = byte;
