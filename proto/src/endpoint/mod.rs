@@ -37,6 +37,7 @@
 mod files;
 mod marks;
 mod pool;
+mod recv;
 mod send;
 mod transmit;
 
@@ -49,7 +50,9 @@ use core::net::SocketAddr;
 
 use crate::link::{Link, LinkConfig, Reassembly};
 use crate::time::Instant;
-use crate::wire::{decode_packet, Body, Packet, PeerId};
+#[cfg(test)]
+use crate::wire::{decode_packet, Body};
+use crate::wire::{Packet, PeerId};
 
 pub use crate::link::{Counters, FailReason, MessageId};
 use pool::TextPool;
@@ -312,65 +315,6 @@ impl<
         self.active(id).and_then(|i| self.peers[i].link.srtt())
     }
 
-    /// Takes in one datagram read from the socket. Returns the file bytes to store when
-    /// it was a file chunk with new data (borrowed from `bytes`).
-    pub fn handle_datagram<'a>(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        bytes: &'a [u8],
-    ) -> Option<crate::transfer::Write<'a>> {
-        let Ok(packet) = decode_packet(bytes) else {
-            self.counters.dropped_undecodable += 1;
-            return None;
-        };
-        let Some(i) = self.lookup(packet.header.sender) else {
-            self.counters.dropped_unknown_peer += 1;
-            return None;
-        };
-        if self.peers[i].addr != canonical(from) {
-            self.counters.dropped_bad_source += 1;
-            return None;
-        }
-        let link = &mut self.peers[i].link;
-        match &packet.body {
-            Body::Chat(chat) => {
-                self.on_chat(now, i, chat);
-                self.marks.mark(i);
-            }
-            Body::Ack(ack) => {
-                link.on_ack(now, *ack, &mut self.texts, &mut self.counters);
-                self.marks.mark(i);
-            }
-            Body::Probe { .. } | Body::ProbeReply { .. } => self.counters.dropped_unhandled += 1,
-            _ => return self.route_file_packet(now, i, &packet),
-        }
-        None
-    }
-
-    /// A chat packet for peer slot `i`. If it is due first and every reassembly buffer is
-    /// taken, another peer's early message gives its buffer up (it was never
-    /// acknowledged, so its sender sends it again).
-    fn on_chat(&mut self, now: Instant, i: usize, chat: &crate::wire::Chat<'_>) {
-        let result = self.peers[i]
-            .link
-            .on_chat(now, chat, &mut self.rx, &mut self.counters);
-        if result.is_ok() {
-            return;
-        }
-        let evicted = self.peers[..self.top]
-            .iter_mut()
-            .any(|p| p.state != SlotState::Free && p.link.evict_early(&mut self.rx));
-        let retried = evicted
-            && self.peers[i]
-                .link
-                .on_chat(now, chat, &mut self.rx, &mut self.counters)
-                .is_ok();
-        if !retried {
-            self.counters.dropped_busy += 1;
-        }
-    }
-
     /// The next event, if any. A [`Event::Message`] borrows its text until the next call.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
@@ -439,22 +383,6 @@ impl<
         self.peers[..self.top]
             .iter()
             .position(|p| p.state != SlotState::Free && p.id == id)
-    }
-
-    /// [`Self::active`], trying the slot of the previous lookup first: datagrams come
-    /// in bursts from one peer (a file's chunks, its acks).
-    fn lookup(&mut self, id: PeerId) -> Option<usize> {
-        let hint = self.hint;
-        if self
-            .peers
-            .get(hint)
-            .is_some_and(|p| p.state == SlotState::Active && p.id == id)
-        {
-            return Some(hint);
-        }
-        let i = self.active(id)?;
-        self.hint = i;
-        Some(i)
     }
 
     fn active(&self, id: PeerId) -> Option<usize> {

@@ -88,6 +88,14 @@ const CYCLE: [u64; 8] = [1250, 750, 1000, 1000, 1000, 1000, 1000, 1000];
 const CWND_GAIN: u64 = 2000;
 /// Floor of the congestion window in chunks.
 const MIN_CWND_CHUNKS: u64 = 32;
+/// Pacer bursts of extra window. Hosts move datagrams in batches (a burst of chunks in
+/// one send, a batch of received chunks acknowledged together), so acknowledgements
+/// come in bunches and the ack clock is coarser than the minimum RTT; with a window of
+/// only twice the bandwidth-delay product, a path whose minimum RTT is tens of
+/// microseconds (loopback, a LAN) would stall between bunches. Like the quantization
+/// budget and ack-aggregation term of Linux BBR, this adds a few bursts (1 ms of data
+/// each, at least 16 chunks): a queue of a few milliseconds at most.
+const BATCHING_ALLOWANCE: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -286,13 +294,16 @@ impl Bbr {
             .max(self.chunk)
     }
 
-    /// Most bytes in flight.
+    /// Most bytes in flight: the window gain times the bandwidth-delay product, plus
+    /// room for batching (see [`BATCHING_ALLOWANCE`]).
     pub(super) fn cwnd(&self, rtt: &Rtt) -> u64 {
         let floor = MIN_CWND_CHUNKS * self.chunk;
         if self.bandwidth() == 0 {
             return floor;
         }
+        let batching = BATCHING_ALLOWANCE * Pacer::capacity(self.pacing_rate(), self.chunk);
         self.compensate(mul_div(self.bdp(rtt), self.gains().1, 1000))
+            .saturating_add(batching)
             .max(floor)
     }
 }
@@ -326,7 +337,13 @@ impl Pacer {
     fn refill(&mut self, now: Instant, rate: u64, chunk: u64) {
         let dt = now.saturating_since(self.last).as_micros();
         self.last = now;
-        let add = mul_div(rate, dt, 1_000_000);
+        // Chunks of one burst share a clock reading (nothing to add), and the 64-bit
+        // product covers any rate below 18 TB/s over a second: the 128-bit division is
+        // for the rest.
+        let add = match rate.checked_mul(dt) {
+            Some(v) => v / 1_000_000,
+            None => mul_div(rate, dt, 1_000_000),
+        };
         self.tokens = self
             .tokens
             .saturating_add(add)
@@ -354,5 +371,49 @@ impl Pacer {
 
     pub(super) fn spend(&mut self, len: u64) {
         self.tokens = self.tokens.saturating_sub(len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHUNK: u64 = 1150;
+
+    /// A model that measured `rate` bytes/s over a path whose minimum RTT is `min_rtt`.
+    fn measured(rate: u64, min_rtt: Duration) -> (Bbr, Rtt) {
+        let now = Instant::ZERO + Duration::from_secs(1);
+        let mut rtt = Rtt::new(Duration::from_millis(100));
+        rtt.sample(now, min_rtt);
+        let mut bbr = Bbr::new(CHUNK, Duration::from_millis(100));
+        bbr.on_ack(now, Some(rate), true, &rtt);
+        (bbr, rtt)
+    }
+
+    #[test]
+    fn a_fast_path_with_a_tiny_rtt_keeps_two_bursts_in_flight() {
+        // Loopback: 1.5 GB/s, 20 µs. Twice the BDP is only 60 KB, less than one batch
+        // of datagrams a host sends or acknowledges at once.
+        let (bbr, rtt) = measured(1_500_000_000, Duration::from_micros(20));
+        let bdp_part = bbr.compensate(mul_div(bbr.bdp(&rtt), bbr.gains().1, 1000));
+        assert!(bdp_part < 200_000, "{bdp_part}");
+        let burst = bbr.pacing_rate() / 1000;
+        assert_eq!(bbr.cwnd(&rtt), bdp_part + 2 * burst);
+    }
+
+    #[test]
+    fn a_slow_path_gets_only_a_small_allowance() {
+        // 1 MB/s over 50 ms: the window stays near twice the BDP (100 KB) plus two
+        // minimum bursts of 16 chunks.
+        let (bbr, rtt) = measured(1_000_000, Duration::from_millis(50));
+        let bdp_part = bbr.compensate(mul_div(bbr.bdp(&rtt), bbr.gains().1, 1000));
+        assert_eq!(bbr.cwnd(&rtt), bdp_part + 2 * 16 * CHUNK);
+        assert!(bbr.cwnd(&rtt) < 200_000);
+    }
+
+    #[test]
+    fn the_window_never_drops_under_its_floor() {
+        let (bbr, rtt) = measured(1, Duration::from_micros(1));
+        assert!(bbr.cwnd(&rtt) >= MIN_CWND_CHUNKS * CHUNK);
     }
 }

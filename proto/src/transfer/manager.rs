@@ -2,7 +2,7 @@
 
 use heapless::Deque;
 
-use super::chunk::encode_chunk;
+use super::chunk::ChunkHeader;
 use super::receiver::Receiver;
 use super::sender::{Ready, SendState, Sender};
 use super::types::{
@@ -25,6 +25,8 @@ pub struct Transfers<const SEND: usize, const RECV: usize, const W: usize> {
     config: Config,
     next_id: u32,
     senders: [Option<Sender<W>>; SEND],
+    /// Each sender's chunk datagram prefix, encoded once.
+    headers: [Option<ChunkHeader>; SEND],
     receivers: [Option<Receiver<W>>; RECV],
     strays: Deque<(PeerId, TransferId, FileRejectReason), STRAYS>,
     stray_events: Deque<Event<'static>, STRAYS>,
@@ -39,6 +41,7 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
             config,
             next_id: id_seed,
             senders: [const { None }; SEND],
+            headers: [None; SEND],
             receivers: [const { None }; RECV],
             strays: Deque::new(),
             stray_events: Deque::new(),
@@ -366,7 +369,15 @@ impl<const SEND: usize, const RECV: usize, const W: usize> Transfers<SEND, RECV,
             let offset = u64::from(idx) * u64::from(s.chunk_size());
             s.on_sent(now, idx);
             self.next_sender = i + 1;
-            let (total, at) = encode_chunk(local, key.id, idx, len, buf)?;
+            let header = match self.headers[i] {
+                Some(h) if h.is_for(local, key.id) => h,
+                _ => {
+                    let h = ChunkHeader::new(local, key.id)?;
+                    self.headers[i] = Some(h);
+                    h
+                }
+            };
+            let (total, at) = header.write(idx, len, buf)?;
             let transmit = Transmit {
                 peer: key.peer,
                 len: total,

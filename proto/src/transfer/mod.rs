@@ -61,7 +61,9 @@
 //! over 10 s. It paces chunks at `gain × bandwidth` (startup gain 2.89 until the
 //! bandwidth stops growing or the RTT shows a queue for two rounds, a drain phase, then
 //! the 8-phase probe cycle 1.25, 0.75, 1, …) and caps the data in flight at twice the
-//! bandwidth-delay product. Why: random loss (radio, a lossy link; 20 % in the
+//! bandwidth-delay product plus two pacer bursts (hosts send and acknowledge in
+//! batches, so on a path with a microsecond RTT the ack clock is coarser than the RTT;
+//! Linux BBR's quantization budget serves the same end). Why: random loss (radio, a lossy link; 20 % in the
 //! simulation tests) does not lower the delivery rate of what does arrive, so the rate
 //! holds where loss-as-congestion AIMD would halve its window on every loss and
 //! collapse; but a real bottleneck that fills its queue stops the delivery rate from
@@ -100,6 +102,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use chunk::decode_chunk;
 pub use manager::Transfers;
 pub use types::{
     AcceptPolicy, ChunkSource, Config, Event, FailReason, FileName, Fill, Progress, ReadError,

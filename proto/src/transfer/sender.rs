@@ -5,7 +5,12 @@ use heapless::Deque;
 use super::cc::{Bbr, Pacer, Rtt};
 use super::types::{Config, Event, FailReason, FileName, Progress, Role, SendStats, TransferKey};
 use crate::time::{Duration, Instant};
-use crate::wire::{Body, CancelReason, FileAck, FileOffer, FileRejectReason, PeerId, TransferId};
+use crate::wire::{Body, CancelReason, FileOffer, FileRejectReason, PeerId, TransferId};
+
+#[path = "sender_ack.rs"]
+mod ack;
+#[path = "sender_loss.rs"]
+mod loss;
 
 const ACKED: u8 = 1;
 const IN_FLIGHT: u8 = 2;
@@ -92,6 +97,10 @@ pub(super) struct Sender<const W: usize> {
     next_round: u64,
     rtt: Rtt,
     bbr: Bbr,
+    /// `bbr.cwnd(&rtt)` and `bbr.pacing_rate()`, refreshed whenever the model changes
+    /// (the per-chunk path only reads them).
+    cwnd: u64,
+    pacing_rate: u64,
     pacer: Pacer,
     pto_count: u32,
     transmissions: u64,
@@ -115,6 +124,8 @@ impl<const W: usize> Sender<W> {
         let chunk = u64::from(cfg.chunk_size);
         let mut timers = [None; TIMERS];
         timers[Timer::Idle as usize] = Some(now + cfg.offer_timeout);
+        let rtt = Rtt::new(cfg.initial_rtt);
+        let bbr = Bbr::new(chunk, cfg.initial_rtt);
         Sender {
             key: TransferKey {
                 peer,
@@ -145,8 +156,10 @@ impl<const W: usize> Sender<W> {
             delivered_at: now,
             first_sent_at: now,
             next_round: 0,
-            rtt: Rtt::new(cfg.initial_rtt),
-            bbr: Bbr::new(chunk, cfg.initial_rtt),
+            cwnd: bbr.cwnd(&rtt),
+            pacing_rate: bbr.pacing_rate(),
+            rtt,
+            bbr,
             pacer: Pacer::new(now, chunk),
             pto_count: 0,
             transmissions: 0,
@@ -264,6 +277,7 @@ impl<const W: usize> Sender<W> {
         }
         if self.offer_count == 1 {
             self.rtt.sample(now, now - self.offer_sent_at);
+            self.refresh_model();
         }
         self.state = SendState::Sending;
         self.pto_count = 0;
@@ -329,11 +343,13 @@ impl<const W: usize> Sender<W> {
             return Ready::Blocked;
         };
         let len = self.len_of(idx);
-        if self.inflight + len > self.bbr.cwnd(&self.rtt) {
+        if self.inflight + len > self.cwnd {
             return Ready::Blocked;
         }
-        let rate = self.bbr.pacing_rate();
-        if let Some(at) = self.pacer.ready(now, rate, u64::from(self.chunk), len) {
+        if let Some(at) = self
+            .pacer
+            .ready(now, self.pacing_rate, u64::from(self.chunk), len)
+        {
             self.set(Timer::Pace, Some(at));
             return Ready::Blocked;
         }
@@ -387,186 +403,6 @@ impl<const W: usize> Sender<W> {
         self.pacer.spend(len);
         let delay = self.repeat_delay();
         self.set(Timer::Retransmit, Some(now + delay));
-    }
-
-    pub(super) fn on_ack(&mut self, now: Instant, ack: &FileAck) {
-        if !matches!(self.state, SendState::Sending | SendState::AwaitDone) || !self.valid(ack) {
-            return;
-        }
-        self.heard(now);
-        self.peer_limit = self.peer_limit.max(ack.limit);
-        if self.state == SendState::AwaitDone {
-            return;
-        }
-        // The most recently sent chunk this ack covers: any, and first transmissions only.
-        let mut newest: [Option<Slot>; 2] = [None; 2];
-        let cum = ack.cumulative.min(self.next_new);
-        while self.base < cum {
-            self.acked(self.base, &mut newest);
-            self.advance();
-        }
-        for r in &ack.ranges {
-            for idx in r.start.max(self.base)..r.end.min(self.next_new) {
-                self.acked(idx, &mut newest);
-            }
-        }
-        while self.base < self.next_new && self.slots[self.base as usize % W].flags & ACKED != 0 {
-            self.advance();
-        }
-        if newest[0].is_some() {
-            self.pto_count = 0;
-        }
-        // Only first transmissions are sampled: an ack of a retransmitted chunk may be
-        // for its earlier copy, and would pass off an old send as a fresh one.
-        if let Some(slot) = newest[1] {
-            self.rtt_sample(now, &slot);
-            self.sample(now, &slot);
-        }
-        self.detect_losses(now);
-        self.bbr.on_inflight(now, self.inflight, &self.rtt);
-        if self.base == self.nchunks {
-            self.all_acked(now);
-        } else if self.inflight == 0 {
-            self.set(Timer::Retransmit, None);
-        }
-    }
-
-    fn valid(&self, ack: &FileAck) -> bool {
-        ack.cumulative <= self.nchunks
-            && ack
-                .ranges
-                .iter()
-                .all(|r| r.start < r.end && r.end <= self.nchunks)
-    }
-
-    fn advance(&mut self) {
-        *self.slot(self.base) = Slot::default();
-        self.base += 1;
-    }
-
-    fn acked(&mut self, idx: u32, newest: &mut [Option<Slot>; 2]) {
-        let len = self.len_of(idx);
-        let slot = *self.slot(idx);
-        if slot.flags & ACKED != 0 {
-            return;
-        }
-        if slot.flags & IN_FLIGHT != 0 {
-            self.inflight -= len;
-        }
-        self.slot(idx).flags = ACKED | (slot.flags & RETX);
-        self.delivered += len;
-        self.largest_acked = self.largest_acked.max(Some(slot.seq));
-        if newest[0].is_none_or(|n| n.seq < slot.seq) {
-            newest[0] = Some(slot);
-        }
-        if slot.flags & RETX == 0 && newest[1].is_none_or(|n| n.seq < slot.seq) {
-            newest[1] = Some(slot);
-        }
-    }
-
-    /// RTT sample from the most recently sent first transmission this ack covered
-    /// (a retransmission's ack is ambiguous).
-    fn rtt_sample(&mut self, now: Instant, slot: &Slot) {
-        self.rtt.sample(now, now - slot.sent_at);
-        self.bbr.on_rtt(now - slot.sent_at);
-    }
-
-    /// Delivery-rate sample (and round-trip count) from the most recently sent first
-    /// transmission this ack covered.
-    fn sample(&mut self, now: Instant, slot: &Slot) {
-        let delivered_at =
-            Instant::from_micros(slot.sent_at.as_micros() - u64::from(slot.delivered_ago));
-        let ack_elapsed = (now - delivered_at).as_micros();
-        let interval = ack_elapsed.max(u64::from(slot.first_sent_ago));
-        let round_start = slot.delivered >= self.next_round;
-        if round_start {
-            self.next_round = self.delivered;
-        }
-        self.delivered_at = now;
-        self.first_sent_at = slot.sent_at;
-        // Shorter intervals than the minimum RTT are ack compression, not bandwidth.
-        let valid = interval >= self.rtt.min_rtt().as_micros().max(1);
-        let rate =
-            valid.then(|| super::cc::mul_div(self.delivered - slot.delivered, 1_000_000, interval));
-        self.bbr.on_ack(now, rate, round_start, &self.rtt);
-    }
-
-    /// RACK-style: a chunk is lost once one sent later was acknowledged and the reorder
-    /// window has passed since it was sent. (No packet-count threshold: reordering by
-    /// more than a few datagrams is common at high rates.)
-    fn detect_losses(&mut self, now: Instant) {
-        self.set(Timer::Loss, None);
-        let Some(largest) = self.largest_acked else {
-            return;
-        };
-        let window = self.rtt.reorder_window();
-        while let Some(&(idx, seq)) = self.sent.front() {
-            if !self.live(idx, seq) {
-                self.sent.pop_front();
-                continue;
-            }
-            if seq >= largest {
-                break;
-            }
-            let sent_at = self.slots[idx as usize % W].sent_at;
-            if now < sent_at + window {
-                self.set(Timer::Loss, Some(sent_at + window));
-                break;
-            }
-            self.sent.pop_front();
-            self.mark_lost(idx);
-        }
-    }
-
-    fn live(&self, idx: u32, seq: u32) -> bool {
-        let slot = &self.slots[idx as usize % W];
-        idx >= self.base && slot.seq == seq && slot.flags & IN_FLIGHT != 0
-    }
-
-    fn mark_lost(&mut self, idx: u32) {
-        let len = self.len_of(idx);
-        self.slot(idx).flags &= !IN_FLIGHT;
-        self.inflight -= len;
-        self.bbr.on_lost(len);
-        // Cannot fail: every queued index is a distinct unacknowledged chunk of the
-        // window (it leaves the flight when queued and rejoins only when resent).
-        let _ = self.lost.push_back(idx);
-    }
-
-    pub(super) fn handle_timeout(&mut self, now: Instant) {
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        if due(self.timers[Timer::Idle as usize]) {
-            self.cancel(CancelReason::Timeout);
-            return;
-        }
-        if due(self.timers[Timer::Pace as usize]) {
-            self.set(Timer::Pace, None);
-        }
-        if due(self.timers[Timer::Loss as usize]) {
-            self.detect_losses(now);
-        }
-        if due(self.timers[Timer::Retransmit as usize]) {
-            self.set(Timer::Retransmit, None);
-            self.on_probe_timeout();
-        }
-    }
-
-    fn on_probe_timeout(&mut self) {
-        match self.state {
-            SendState::Offering | SendState::AwaitDone => self.need_offer = true,
-            SendState::Sending => {
-                // A probe, not a flood: resend the oldest chunk in flight; the receiver
-                // acknowledges it at once and RACK finds whatever else was lost.
-                self.pto_count += 1;
-                while let Some((idx, seq)) = self.sent.pop_front() {
-                    if self.live(idx, seq) {
-                        self.mark_lost(idx);
-                        break;
-                    }
-                }
-            }
-            SendState::Finished => {}
-        }
     }
 }
 
