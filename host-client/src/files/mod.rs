@@ -28,6 +28,7 @@
 //! read-ahead block.
 
 mod cache;
+mod early_sync;
 mod send;
 mod stage;
 mod store;
@@ -35,6 +36,8 @@ mod writer;
 
 #[cfg(test)]
 mod cache_tests;
+#[cfg(test)]
+mod early_sync_tests;
 #[cfg(test)]
 mod stage_tests;
 #[cfg(test)]
@@ -321,11 +324,17 @@ impl Files {
                 None
             }
             Report::Stored(key, path) => {
+                self.last_progress.remove(&key);
+                let (Some(_), Some(label)) = (self.receives.remove(&key), self.labels.remove(&key))
+                else {
+                    // The transfer failed while the file was being placed (the sender
+                    // gave up): a failed transfer leaves no file. The name was free
+                    // until this transfer linked it, so it is ours to remove.
+                    let _ = std::fs::remove_file(&path);
+                    return None;
+                };
                 // Only now does the sender hear that the file arrived.
                 table.handle_stored(now, key);
-                self.receives.remove(&key);
-                self.last_progress.remove(&key);
-                let label = self.labels.remove(&key)?;
                 let name = path
                     .file_name()
                     .map_or_else(|| label.name.clone(), |n| n.to_string_lossy().into_owned());

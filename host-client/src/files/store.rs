@@ -16,6 +16,7 @@ use peerchat_proto::names::file::{self as names};
 use peerchat_proto::transfer::TransferKey;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::early_sync::EarlySync;
 use super::stage::{Batch, Sink, Stager};
 use super::writer::{Job, Writer};
 
@@ -104,6 +105,7 @@ impl Incoming {
             reports,
             returns: returns_tx,
             readback: Vec::new(),
+            early: EarlySync::default(),
         };
         let spawned = std::thread::Builder::new()
             .name("peerchat-file-writer".to_owned())

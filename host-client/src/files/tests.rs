@@ -391,3 +391,33 @@ async fn a_hash_mismatch_leaves_no_file() {
     }
     assert!(entries(&downloads).is_empty());
 }
+
+#[tokio::test]
+async fn a_file_placed_after_the_transfer_failed_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Files::new(options(dir.path())).unwrap();
+    let mut table: Box<HostTransfers> = Box::new(Transfers::new(files.core_config(), 1));
+    let k = key(5);
+    let label = Label {
+        peer: "alice".into(),
+        name: "late.txt".into(),
+        size: 3,
+    };
+    files.labels.insert(k, label);
+    files.open(k).unwrap();
+    let incoming = files.receives.get_mut(&k).unwrap();
+    incoming.write(0, b"abc", 3);
+    incoming.complete();
+    assert!(matches!(
+        reports(&mut files, 1).await[0],
+        Report::Hashed(..)
+    ));
+    files.receives[&k].commit();
+    // The sender gives up while the writer places the file.
+    let now = Instant::from_millis(1);
+    assert!(files.failed(k, "cancelled".into()).is_some());
+    let stored = reports(&mut files, 1).await.remove(0);
+    assert!(matches!(stored, Report::Stored(..)), "{stored:?}");
+    assert!(files.on_report(stored, &mut table, now).is_none());
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}

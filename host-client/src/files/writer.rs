@@ -1,7 +1,8 @@
 //! The writer thread of one incoming file: writes each [`Batch`] with one `pwrite` into
 //! the `.part` file, hashes the contiguous prefix as it grows (from the batch in memory
 //! when it continues the prefix, otherwise by reading the file back in large blocks from
-//! the page cache), and on the engine's word syncs, places or removes the file.
+//! the page cache), has what it wrote synced early ([`super::early_sync`]), and on the
+//! engine's word syncs, places or removes the file.
 
 use std::fs::File;
 use std::io;
@@ -12,6 +13,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use peerchat_proto::transfer::TransferKey;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::early_sync::EarlySync;
 use super::stage::Batch;
 use super::store::{place, Report};
 
@@ -45,6 +47,8 @@ pub(super) struct Writer {
     pub(super) returns: Sender<Vec<u8>>,
     /// Reused for reading back (allocated on first use).
     pub(super) readback: Vec<u8>,
+    /// Syncs written data while the transfer goes on.
+    pub(super) early: EarlySync,
 }
 
 impl Writer {
@@ -89,6 +93,7 @@ impl Writer {
             return Err(io::Error::other("data past the announced size"));
         }
         self.file.write_all_at(bytes, offset)?;
+        self.early.wrote(&self.file, bytes.len() as u64)?;
         let upto = batch.hash_upto.min(self.size);
         if self.hashed >= upto {
             return Ok(());
@@ -126,6 +131,7 @@ impl Writer {
 
     pub(super) fn complete(&mut self) -> io::Result<()> {
         self.hash_back(self.size)?;
+        self.early.finish()?;
         self.file.set_len(self.size)?;
         self.file.sync_all()?;
         let hash = *self.hasher.finalize().as_bytes();

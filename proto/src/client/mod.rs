@@ -56,9 +56,9 @@ pub use crate::roster::PeerRecord;
 
 /// A client sized for a desktop: up to 256 peers (the roster counts us too), 32 queued
 /// messages per peer, 256 unacknowledged texts in 256 KiB, 8 reassembly buffers of
-/// 16 KiB, 4 outgoing and 8 incoming files with 2048-chunk windows. About 1.4 MiB:
-/// keep it on the heap.
-pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }, 4, 8, 2048>;
+/// 16 KiB, 4 outgoing and 8 incoming files with 8192-chunk windows. About 2.3 MB:
+/// build it on a thread with room for it and keep it on the heap.
+pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }, 4, 8, 8192>;
 
 /// A client sized for a microcontroller: 16 peers, 4 queued messages per peer, 16 texts
 /// in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts fail at their sender), one

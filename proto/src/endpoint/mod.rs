@@ -60,8 +60,8 @@ pub use send::SendError;
 
 /// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
 /// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB, 4 outgoing and 8
-/// incoming files with 2048-chunk windows (about 750 KB: keep it in a `Box`).
-pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, 4, 8, 2048>;
+/// incoming files with 8192-chunk windows (about 1.9 MB: keep it in a `Box`).
+pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, 4, 8, 8192>;
 
 /// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
 /// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and

@@ -119,6 +119,21 @@ fn node(id: u32, name: &str, peer: (u32, &str)) -> Box<HostClient> {
     core
 }
 
+/// The size of a `HostClient` and how long building one (by value, then boxed) takes.
+pub(super) fn build_cost() -> (usize, f64) {
+    let config = ClientConfig {
+        name: "carol",
+        udp_port: 7003,
+        server: SERVER,
+        seed: 3,
+    };
+    let start = StdInstant::now();
+    let core = Box::new(HostClient::new(config).expect("valid name"));
+    let took = start.elapsed().as_secs_f64() * 1e6;
+    drop(core);
+    (core::mem::size_of::<HostClient>(), took)
+}
+
 fn elapsed_ns(since: StdInstant) -> f64 {
     since.elapsed().as_nanos() as f64
 }

@@ -4,8 +4,10 @@
 //! TCP again with 2% random loss both ways (iptables on loopback, only on this run's
 //! ports).
 //!
-//! Every row is bounded by `BENCH_FILES_TIMEOUT_S` (default 120 s) and reads "timeout"
-//! when it runs out; a row whose tools are missing (TFTP, iptables) reads "skipped" with
+//! Every row runs `BENCH_FILES_RUNS` times (default 3) and shows the median, with the
+//! slowest and fastest run beside it: this machine's figures swing with its load. Each
+//! run is bounded by `BENCH_FILES_TIMEOUT_S` (default 120 s) and reads "timeout" when
+//! it runs out; a row whose tools are missing (TFTP, iptables) reads "skipped" with
 //! a note. Every received copy is checked for size and BLAKE3 hash. Temporary files,
 //! processes and firewall rules are removed on the way out, also when a row panics.
 
@@ -28,8 +30,8 @@ const LOSS: f64 = 0.02;
 /// How one row ended.
 #[derive(Debug, Clone)]
 enum Outcome {
-    /// The file arrived intact after this long.
-    Done(Duration),
+    /// The file arrived intact after this long (one entry per run, fastest first).
+    Done(Vec<Duration>),
     /// The row gave up after the time limit.
     Timeout,
     /// Something failed (the reason).
@@ -42,19 +44,29 @@ impl Outcome {
     /// Throughput in MB/s (10^6 bytes) if the row completed.
     fn mb_per_s(&self, bytes: u64) -> Option<f64> {
         match self {
-            Outcome::Done(d) => Some(bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)),
+            Outcome::Done(runs) => Some(mb_per_s(bytes, runs[runs.len() / 2])),
             _ => None,
         }
     }
 
     fn cell(&self, bytes: u64) -> String {
         match self {
+            Outcome::Done(runs) if runs.len() > 1 => format!(
+                "{:.1} ({:.0}–{:.0})",
+                self.mb_per_s(bytes).unwrap_or(0.0),
+                mb_per_s(bytes, runs[runs.len() - 1]),
+                mb_per_s(bytes, runs[0]),
+            ),
             Outcome::Done(_) => format!("{:.1}", self.mb_per_s(bytes).unwrap_or(0.0)),
             Outcome::Timeout => "timeout".to_owned(),
             Outcome::Failed(why) => format!("failed: {why}"),
             Outcome::Skipped(_) => "skipped".to_owned(),
         }
     }
+}
+
+fn mb_per_s(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 / 1e6 / took.as_secs_f64().max(1e-9)
 }
 
 /// The file every row moves, and what it must look like on arrival.
@@ -75,9 +87,16 @@ struct Setup<'a> {
 pub fn run() -> Table {
     let mb: u64 = env_or("BENCH_FILES_MB", 256);
     let limit = Duration::from_secs(env_or("BENCH_FILES_TIMEOUT_S", 120));
+    let runs = env_or("BENCH_FILES_RUNS", 3).max(1);
     let mut table = Table::new(
         &format!("files: a {mb} MiB .txt file over loopback"),
-        &["loss", "method", "MB/s", "vs TCP", "vs TFTP"],
+        &[
+            "loss",
+            "method",
+            "MB/s (slowest–fastest)",
+            "vs TCP",
+            "vs TFTP",
+        ],
     );
     let dir = tempfile::tempdir().expect("temporary folder");
     let source = write_source(dir.path(), mb << 20).expect("write the source file");
@@ -89,10 +108,13 @@ pub fn run() -> Table {
     let clean = [
         (
             "Peerchat (2 `peerchat --json`)",
-            row(|| peerchat::send(&setup, None, &mut table.notes)),
+            row(runs, || peerchat::send(&setup, None, &mut table.notes)),
         ),
-        ("raw TCP copy", row(|| tcp::copy(&setup, None))),
-        ("TFTP (atftp, blksize 1428)", row(|| tftp::get(&setup))),
+        ("raw TCP copy", row(runs, || tcp::copy(&setup, None))),
+        (
+            "TFTP (atftp, blksize 1428)",
+            row(runs, || tftp::get(&setup)),
+        ),
     ];
     let tcp = clean[1].1.mb_per_s(source.bytes);
     let tftp = clean[2].1.mb_per_s(source.bytes);
@@ -101,9 +123,9 @@ pub fn run() -> Table {
         Ok(fw) => [
             (
                 "Peerchat (2 `peerchat --json`)",
-                row(|| peerchat::send(&setup, Some(&fw), &mut table.notes)),
+                row(runs, || peerchat::send(&setup, Some(&fw), &mut table.notes)),
             ),
-            ("raw TCP copy", row(|| tcp::copy(&setup, Some(&fw)))),
+            ("raw TCP copy", row(runs, || tcp::copy(&setup, Some(&fw)))),
         ],
         Err(why) => {
             let skipped = Outcome::Skipped(format!("no iptables: {why}"));
@@ -168,8 +190,22 @@ fn add_rows(
     }
 }
 
-/// Runs one row; a panic becomes a failed row (guards have cleaned up by then).
-fn row(f: impl FnOnce() -> Outcome) -> Outcome {
+/// Runs one row `runs` times: all the durations if every run arrived, else the first
+/// run that did not.
+fn row(runs: u64, mut f: impl FnMut() -> Outcome) -> Outcome {
+    let mut took = Vec::new();
+    for _ in 0..runs {
+        match run_once(&mut f) {
+            Outcome::Done(d) => took.extend(d),
+            other => return other,
+        }
+    }
+    took.sort();
+    Outcome::Done(took)
+}
+
+/// Runs a row once; a panic becomes a failed row (guards have cleaned up by then).
+fn run_once(f: &mut impl FnMut() -> Outcome) -> Outcome {
     match std::panic::catch_unwind(core::panic::AssertUnwindSafe(f)) {
         Ok(outcome) => outcome,
         Err(panic) => {
@@ -234,7 +270,7 @@ fn verify(source: &Source, path: &Path) -> Result<(), String> {
 /// Turns a verified arrival into the row's outcome.
 fn checked(source: &Source, path: &Path, took: Duration) -> Outcome {
     match verify(source, path) {
-        Ok(()) => Outcome::Done(took),
+        Ok(()) => Outcome::Done(vec![took]),
         Err(why) => Outcome::Failed(why),
     }
 }
