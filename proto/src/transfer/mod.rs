@@ -96,6 +96,7 @@ mod cc;
 mod chunk;
 mod manager;
 mod receiver;
+mod runs;
 mod sender;
 mod types;
 

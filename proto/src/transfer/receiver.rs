@@ -2,6 +2,7 @@
 
 use heapless::{Deque, Vec};
 
+use super::runs::{walk_down, walk_up};
 use super::types::{Config, Event, FailReason, FileName, Progress, Role, TransferKey, Write};
 use crate::time::Instant;
 use crate::wire::{
@@ -57,7 +58,8 @@ pub(super) struct Receiver<const W: usize> {
     cfg: Config,
     cum: u32,
     highest: u32,
-    got: [bool; W],
+    /// 1 for each chunk of the window above `cum` that is in (see `runs.rs`).
+    got: [u8; W],
     received: u64,
     recent: Vec<u32, RECENT>,
     /// The lowest chunk stored since the last complete round of acks.
@@ -101,7 +103,7 @@ impl<const W: usize> Receiver<W> {
             cfg,
             cum: 0,
             highest: 0,
-            got: [false; W],
+            got: [0; W],
             received: 0,
             recent: Vec::new(),
             lowest_new: None,
@@ -256,7 +258,7 @@ impl<const W: usize> Receiver<W> {
         if u64::from(idx) >= u64::from(self.cum) + W as u64 {
             return None;
         }
-        if idx < self.cum || self.got[idx as usize % W] {
+        if idx < self.cum || self.has(idx) {
             self.need_ack = true;
             return None;
         }
@@ -271,11 +273,11 @@ impl<const W: usize> Receiver<W> {
     }
 
     fn store(&mut self, now: Instant, idx: u32) {
-        self.got[idx as usize % W] = true;
+        self.got[idx as usize % W] = 1;
         self.received += 1;
         self.highest = self.highest.max(idx + 1);
-        while self.cum < self.highest && self.got[self.cum as usize % W] {
-            self.got[self.cum as usize % W] = false;
+        while self.cum < self.highest && self.has(self.cum) {
+            self.got[self.cum as usize % W] = 0;
             self.cum += 1;
         }
         self.lowest_new = Some(self.lowest_new.map_or(idx, |l| l.min(idx)));
@@ -374,21 +376,25 @@ impl<const W: usize> Receiver<W> {
         let mut ranges: Vec<ChunkRange, MAX_ACK_RANGES> = Vec::new();
         for i in (0..self.recent.len()).rev() {
             let idx = self.recent[i];
-            if idx >= self.cum && !ranges.is_full() {
-                push_new(&mut ranges, self.run_around(idx));
+            // A chunk in a run already listed has that very run around it.
+            let listed = ranges.iter().any(|r| r.start <= idx && idx < r.end);
+            if idx >= self.cum && !ranges.is_full() && !listed {
+                // Not listed yet: a whole run that contains none of the listed ones.
+                // Cannot fail: checked `is_full`.
+                let _ = ranges.push(self.run_around(idx));
             }
         }
+        // The runs below are disjoint: only these first ones can repeat among them.
+        let around_recent = ranges.len();
         let mut top = self.ack_cursor.take().unwrap_or(self.highest).max(self.cum);
         while top > self.cum && !ranges.is_full() {
-            while top > self.cum && !self.has(top - 1) {
-                top -= 1;
-            }
+            top = walk_down(&self.got, top, self.cum, false);
             let end = top;
-            while top > self.cum && self.has(top - 1) {
-                top -= 1;
-            }
-            if end > top {
-                push_new(&mut ranges, ChunkRange { start: top, end });
+            top = walk_down(&self.got, top, self.cum, true);
+            let run = ChunkRange { start: top, end };
+            if end > top && !ranges[..around_recent].contains(&run) {
+                // Cannot fail: checked `is_full`.
+                let _ = ranges.push(run);
             }
         }
         self.recent.clear();
@@ -414,25 +420,14 @@ impl<const W: usize> Receiver<W> {
     }
 
     fn has(&self, idx: u32) -> bool {
-        self.got[idx as usize % W]
+        self.got[idx as usize % W] != 0
     }
 
+    /// The whole run of received chunks around `idx` (which is in).
     fn run_around(&self, idx: u32) -> ChunkRange {
-        let mut start = idx;
-        while start > self.cum && self.has(start - 1) {
-            start -= 1;
+        ChunkRange {
+            start: walk_down(&self.got, idx, self.cum, true),
+            end: walk_up(&self.got, idx + 1, self.highest),
         }
-        let mut end = idx + 1;
-        while end < self.highest && self.has(end) {
-            end += 1;
-        }
-        ChunkRange { start, end }
-    }
-}
-
-fn push_new(ranges: &mut Vec<ChunkRange, MAX_ACK_RANGES>, r: ChunkRange) {
-    if !ranges.contains(&r) {
-        // Callers check `is_full` first.
-        let _ = ranges.push(r);
     }
 }

@@ -22,7 +22,8 @@ use peerchat_proto::time::Duration;
 use super::Table;
 use node::{Measured, Run};
 
-/// Runs the scenario: a lossless run and one with 2% random loss both ways.
+/// Runs the scenario: a lossless run and one with 2% random loss both ways
+/// (`BENCH_CORE_LOSS=0,2,20` picks the loss rates, in percent).
 pub fn run() -> Table {
     let run = Run {
         bytes: env_or("BENCH_CORE_MB", 256) << 20,
@@ -49,7 +50,7 @@ pub fn run() -> Table {
         ],
     );
     let repeat = env_or("BENCH_CORE_REPEAT", 5).max(1);
-    for loss in [0.0, 0.02] {
+    for loss in losses() {
         let runs: Vec<Measured> = (0..repeat)
             .map(|_| on_big_stack(move || node::measure(Run { loss, ..run })))
             .collect();
@@ -117,6 +118,15 @@ fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
         .expect("spawn")
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// The loss rates to run, in percent: `BENCH_CORE_LOSS` (comma-separated), else 0 and 2.
+fn losses() -> Vec<f64> {
+    let list = std::env::var("BENCH_CORE_LOSS").unwrap_or_else(|_| "0,2".to_owned());
+    list.split(',')
+        .filter_map(|p| p.trim().parse::<f64>().ok())
+        .map(|p| p / 100.0)
+        .collect()
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
