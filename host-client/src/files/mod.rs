@@ -29,6 +29,7 @@
 
 mod cache;
 mod early_sync;
+mod keyed;
 mod send;
 mod stage;
 mod store;
@@ -57,6 +58,7 @@ use peerchat_proto::Instant;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::event::{Direction, UiEvent};
+use keyed::Keyed;
 pub(crate) use send::{prepare, Outgoing, PrepareError};
 use store::Incoming;
 pub(crate) use store::Report;
@@ -86,8 +88,8 @@ struct Label {
 /// The host's side of every file transfer; see the module documentation.
 pub(crate) struct Files {
     options: FileOptions,
-    sends: HashMap<TransferKey, Outgoing>,
-    receives: HashMap<TransferKey, Incoming>,
+    sends: Keyed<Outgoing>,
+    receives: Keyed<Incoming>,
     labels: HashMap<TransferKey, Label>,
     /// Offers waiting for `/accept` or `/decline`.
     pending: HashMap<u32, TransferKey>,
@@ -103,8 +105,8 @@ impl Files {
         let (reports_tx, reports) = unbounded_channel();
         Ok(Files {
             options,
-            sends: HashMap::new(),
-            receives: HashMap::new(),
+            sends: Keyed::new(),
+            receives: Keyed::new(),
             labels: HashMap::new(),
             pending: HashMap::new(),
             last_progress: HashMap::new(),

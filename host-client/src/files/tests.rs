@@ -412,7 +412,7 @@ async fn a_file_placed_after_the_transfer_failed_is_removed() {
         reports(&mut files, 1).await[0],
         Report::Hashed(..)
     ));
-    files.receives[&k].commit();
+    files.receives.get(&k).unwrap().commit();
     // The sender gives up while the writer places the file.
     let now = Instant::from_millis(1);
     assert!(files.failed(k, "cancelled".into()).is_some());
