@@ -15,7 +15,8 @@ and `.rodata` an owner through the line table:
   divisions), which any program links, is counted apart as the runtime;
 - a piece of `.rodata` (from one address the code loads to the next) belongs to the
   owners of the code that loads its address, or of the table that points at it; a
-  piece both sides load, or that no code names, is `proto`'s.
+  piece both sides load, or that no code names, is `proto`'s. Code and data that only
+  function pointers reach (the formatter behind text logs) are counted apart.
 
 The `proto` total (its code, the helpers it reaches, its read-only data) is the
 client-side core of issue 7; the goal is 32 KiB.
@@ -31,6 +32,7 @@ LLVM_OBJDUMP and LLVM_SYMBOLIZER) and binutils' `size`.
 """
 
 import argparse
+import bisect
 import os
 import re
 import subprocess
@@ -187,13 +189,15 @@ def attribute(elf):
 
     # Instructions with a project frame; functions with none are "helpers".
     owner = [None] * len(insns)
-    fn_crate, fn_project = {}, defaultdict(bool)
+    fn_crate, fn_project, fn_at = {}, defaultdict(bool), {}
     for i, (insn, fr) in enumerate(zip(insns, frames)):
         owner[i] = next((o for o in fr if project(o)), None)
         if owner[i] is not None:
             fn_project[insn[2]] = True
         if fr and fr[-1] is not None:
             fn_crate.setdefault(insn[2], fr[-1])
+        fn_at.setdefault(insn[2], insn[0])
+    fn_at = {a: fn for fn, a in fn_at.items()}
     # Literal pools and unsymbolized bytes inside a project function follow the
     # instruction before them (or the function's first owned one).
     first = {}
@@ -206,38 +210,38 @@ def attribute(elf):
         if owner[i] is None and fn_project[fn]:
             owner[i] = last.get(fn, first[fn])
         last[fn] = owner[i]
+    # A literal word belongs to the code that loads it; a function address it holds is a
+    # call from there (a function pointer: `core::fmt` arguments, vtables).
+    words = [(i, value, loads.get(insns[i][0], [i])) for i, value in words]
+    for _, value, loaders in words:
+        target = fn_at.get(value & ~1)
+        if target is not None:
+            for j in loaders:
+                calls[insns[j][2]].append((j, target))
 
-    # Helpers belong to whoever reaches them: proto first, then the device; the runtime
-    # (and whatever only it reaches) apart.
     helpers = {insn[2] for insn in insns if not fn_project[insn[2]]}
     runtime = {h for h in helpers if fn_crate.get(h) == "compiler_builtins"
                or h.startswith("__aeabi") or h in RUNTIME_NAMES}
-    helper_owner = {}
-    for who in ("proto", "device", "runtime"):
-        if who == "runtime":
-            todo = list(runtime)
-        else:
-            todo = [callee for fn, cs in calls.items() if fn_project[fn]
-                    for i, callee in cs if side(owner[i]) == who]
-        while todo:
-            h = todo.pop()
-            if h in helpers and h not in helper_owner and (h not in runtime or who == "runtime"):
-                helper_owner[h] = who
-                todo.extend(callee for _, callee in calls.get(h, ()))
+    table_calls = {}  # side -> functions named by read-only tables that side loads
+    while True:
+        helper_owner = reach(insns, calls, owner, fn_project, helpers, runtime, table_calls)
+        side_of = [side(owner[i]) if fn_project[fn] else helper_owner.get(fn, "pointers only")
+                   for i, (_, _, fn) in enumerate(insns)]
+        rodata, named = attribute_rodata(
+            elf, secs, [(value, {side_of[j] for j in loaders}) for _, value, loaders in words],
+            fn_at)
+        if named == table_calls:
+            break
+        table_calls = named
 
     helper_fns = defaultdict(int)  # helper functions proto reaches, for --helpers
     text = defaultdict(int)     # proto modules, and "device", "runtime", ... for the rest
     helper_text = defaultdict(int)  # helpers proto reaches, by crate
-    side_of = []
     for i, (_, size, fn) in enumerate(insns):
+        who, crate = side_of[i], fn_crate.get(fn) or "outlined"
         if fn_project[fn]:
             text[owner[i]] += size
-            side_of.append(side(owner[i]))
-            continue
-        who = helper_owner.get(fn, "unreached")
-        crate = fn_crate.get(fn) or "outlined"
-        side_of.append(who)
-        if who == "proto":
+        elif who == "proto":
             helper_text[crate] += size
             helper_fns[fn] += size
         elif who == "runtime":
@@ -245,33 +249,52 @@ def attribute(elf):
         elif who == "device":
             text["%s (device-only helpers)" % crate] += size
         else:
-            text["%s (no direct caller)" % crate] += size
-    # A literal word belongs to the code that loads it.
-    words = [(i, value, {side_of[j] for j in loads.get(insns[i][0], [i])})
-             for i, value in words]
-    rodata = attribute_rodata(elf, secs, words)
+            text["%s (%s)" % (crate, who)] += size
     return text, helper_text, rodata, helper_fns
 
 
-def attribute_rodata(elf, secs, words):
-    """Bytes of `.rodata` by side ("proto", "device", ...)."""
+def reach(insns, calls, owner, fn_project, helpers, runtime, table_calls):
+    """Which side reaches each helper: proto first, then the device; the runtime (and
+    whatever only it reaches) apart."""
+    helper_owner = {}
+    for who in ("proto", "device", "runtime"):
+        if who == "runtime":
+            todo = list(runtime)
+        else:
+            todo = [callee for fn, cs in calls.items() if fn_project[fn]
+                    for i, callee in cs if side(owner[i]) == who]
+            todo += table_calls.get(who, [])
+        while todo:
+            h = todo.pop()
+            if h in helpers and h not in helper_owner and (h not in runtime or who == "runtime"):
+                helper_owner[h] = who
+                todo.extend(callee for _, callee in calls.get(h, ()))
+    return helper_owner
+
+
+def attribute_rodata(elf, secs, loads, fn_at):
+    """Bytes of `.rodata` by side ("proto", "device", ...), and the functions each side's
+    tables point at ({side: [function]})."""
     if ".rodata" not in secs:
-        return {}
+        return {}, {}
     start, size = secs[".rodata"]
     end = start + size
     data = rodata_bytes(elf)
     loaded = defaultdict(set)  # rodata address -> sides of the code loading it
-    for _, value, sides in words:
+    for value, sides in loads:
         if start <= value < end:
             loaded[value] |= sides
     pointed = defaultdict(set)  # rodata address -> rodata addresses of tables pointing at it
+    functions = []  # (rodata address, function) of function pointers in tables
     for off in range(0, len(data) - 3, 4):
         value = int.from_bytes(data[off:off + 4], "little")
         if start <= value < end:
             pointed[value].add(start + off)
+        elif value & ~1 in fn_at:
+            functions.append((start + off, fn_at[value & ~1]))
     cuts = sorted({start} | set(loaded) | set(pointed))
     pieces = [(a, (cuts[k + 1] if k + 1 < len(cuts) else end) - a) for k, a in enumerate(cuts)]
-    piece_of = lambda addr: max(a for a, _ in pieces if a <= addr)
+    piece_of = lambda addr: cuts[bisect.bisect_right(cuts, addr) - 1]
     sides = {a: set(loaded.get(a, ())) for a, _ in pieces}
     changed = True
     while changed:  # tables pass their owners to what they point at
@@ -282,11 +305,15 @@ def attribute_rodata(elf, secs, words):
                 if new:
                     sides[a] |= new
                     changed = True
+    owner = {a: "proto" if "proto" in s or not s else "device" if "device" in s else sorted(s)[0]
+             for a, s in sides.items()}
     out = defaultdict(int)
     for a, n in pieces:
-        s = sides[a]
-        out["proto" if "proto" in s or not s or "unreached" in s else sorted(s)[0]] += n
-    return out
+        out[owner[a]] += n
+    named = defaultdict(list)
+    for at, fn in functions:
+        named[owner[piece_of(at)]].append(fn)
+    return out, {k: sorted(v) for k, v in named.items()}
 
 
 def report(elf, defmt):

@@ -72,6 +72,9 @@ impl Duration {
     }
 
     /// `self * factor`, saturating.
+    // A saturating `u64` product is a few dozen instructions on a 32-bit target: one
+    // copy there (see `Instant + Duration`).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub const fn saturating_mul(self, factor: u64) -> Self {
         Duration(self.0.saturating_mul(factor))
     }

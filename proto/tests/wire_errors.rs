@@ -176,3 +176,41 @@ fn an_empty_frame_is_malformed() {
     }
     assert!(!decoder.in_frame());
 }
+
+#[test]
+fn errors_read_as_documented() {
+    let cases = [
+        (
+            DecodeError::UnknownVersion(2).to_string(),
+            "unknown protocol version 2",
+        ),
+        (
+            DecodeError::UnknownKind(200).to_string(),
+            "unknown message kind 200",
+        ),
+        (
+            DecodeError::UnsupportedFlags(1).to_string(),
+            "unsupported header flags 0x01",
+        ),
+        (
+            DecodeError::UnsupportedFlags(0xfe).to_string(),
+            "unsupported header flags 0xfe",
+        ),
+        (DecodeError::Malformed.to_string(), "malformed message"),
+        (
+            DecodeError::OverLimit(Limit::Datagram).to_string(),
+            "message over limit: datagram over 1200 bytes",
+        ),
+        (
+            EncodeError::BufferTooSmall { needed: 1201 }.to_string(),
+            "buffer too small: 1201 bytes needed",
+        ),
+        (
+            EncodeError::OverLimit(Limit::Name).to_string(),
+            "message over limit: name over 32 bytes",
+        ),
+    ];
+    for (got, expected) in cases {
+        assert_eq!(got, expected);
+    }
+}

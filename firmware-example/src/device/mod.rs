@@ -269,13 +269,13 @@ impl Device {
                 self.client.handle_control_closed(now);
             }
             Event::LoggedIn { id, addr, .. } => {
-                info!(p, "logged in as id {:?}, published at {:?}", id, addr);
+                info!(p, "logged in as id {}, published at {}", id.0, addr);
             }
             Event::Rejected(reason) => {
                 error!(p, "login refused: {}", reason);
                 return Step::Exit(Exit::Rejected(reason));
             }
-            Event::Disconnected(why) => warn!(p, "server connection lost: {:?}", why),
+            Event::Disconnected(why) => warn!(p, "server connection lost: {}", why),
             Event::PeerList => info!(p, "{} peers online", self.client.peers().count()),
             Event::Joined { name, .. } => info!(p, "{} joined", name.as_str()),
             Event::Left { name, .. } => info!(p, "{} left", name.as_str()),
@@ -288,7 +288,7 @@ impl Device {
             }
             Event::Delivered { .. } => {}
             Event::Failed { to, reason, .. } => {
-                warn!(p, "message to {} failed: {:?}", to.as_str(), reason);
+                warn!(p, "message to {} failed: {}", to.as_str(), reason);
             }
             Event::Stopped => {
                 info!(p, "logged out");

@@ -345,6 +345,9 @@ impl<
         const FW: usize,
     > Client<P, Q, E, T, R, B, FS, FR, FW>
 {
+    // Out of line: every `handle_*` starts with it (a `u64` maximum is several
+    // instructions on a 32-bit target).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
     }

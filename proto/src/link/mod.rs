@@ -299,7 +299,7 @@ impl<const Q: usize> Link<Q> {
         self.next_seq = isn;
         self.rtt = RttEstimator::new(self.config.rto);
         self.timers = [None; Timer::COUNT];
-        self.settle_held(slots, |_| true);
+        self.settle_held(slots, None);
         self.rx.synced = false;
         self.ack_pending = false;
     }

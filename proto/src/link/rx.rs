@@ -108,25 +108,26 @@ impl<const Q: usize> Link<Q> {
         if dist != 0 && dist < HALF {
             // The sender gave up everything below `base`: what is complete there was
             // acknowledged and goes out; what is partial will never complete.
-            let next = self.rx.next;
-            self.settle_held(slots, |start| ahead(next, start) < dist);
+            self.settle_held(slots, Some(dist));
             self.rx.next = base;
             self.advance(slots);
         } else if dist >= HALF && dist.wrapping_neg() > RESTART_HORIZON {
             // The sender started over.
-            self.settle_held(slots, |_| true);
+            self.settle_held(slots, None);
             self.rx.next = base;
         }
     }
 
-    /// Held messages that `matches(start)`: complete ones become ready in sequence order,
-    /// partial ones are dropped.
+    /// Held messages that start less than `within` ahead of `next` (all of them with
+    /// `None`): complete ones become ready in sequence order, partial ones are dropped.
+    /// (A bound, not a predicate closure: one copy of this is linked, not one per caller.)
     pub(super) fn settle_held<const B: usize>(
         &mut self,
         slots: &mut [Reassembly<B>],
-        matches: impl Fn(u32) -> bool,
+        within: Option<u32>,
     ) {
         let next = self.rx.next;
+        let matches = |start| within.is_none_or(|dist| ahead(next, start) < dist);
         // Oldest first: the lowest start counted from `next` (RX_HOLD is small).
         while let Some(h) = self
             .rx

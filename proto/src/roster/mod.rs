@@ -82,6 +82,14 @@ enum State {
     Synced,
 }
 
+/// One change a numbered delta brings. (A value, not a closure: one `apply_delta` is
+/// linked, not one per kind of change.)
+enum Delta<'m> {
+    Joined(&'m PeerInfo<'m>),
+    Left(PeerId),
+    Moved(PeerId, WireAddr),
+}
+
 /// The client's list of online peers, at most `N` of them.
 #[derive(Debug, Clone)]
 pub struct Roster<const N: usize> {
@@ -117,10 +125,10 @@ impl<const N: usize> Roster<N> {
     pub fn apply(&mut self, msg: &ServerMsg<'_>) -> Option<RosterEvent> {
         match msg {
             ServerMsg::Snapshot(page) => self.apply_page(page),
-            ServerMsg::Joined { version, peer } => self.apply_delta(*version, |r| r.joined(peer)),
-            ServerMsg::Left { version, id } => self.apply_delta(*version, |r| r.left(*id)),
+            ServerMsg::Joined { version, peer } => self.apply_delta(*version, Delta::Joined(peer)),
+            ServerMsg::Left { version, id } => self.apply_delta(*version, Delta::Left(*id)),
             ServerMsg::Moved { version, id, addr } => {
-                self.apply_delta(*version, |r| r.moved(*id, *addr))
+                self.apply_delta(*version, Delta::Moved(*id, *addr))
             }
             _ => None,
         }
@@ -208,11 +216,7 @@ impl<const N: usize> Roster<N> {
         })
     }
 
-    fn apply_delta(
-        &mut self,
-        version: u64,
-        change: impl FnOnce(&mut Self) -> Result<Option<RosterEvent>, PeerId>,
-    ) -> Option<RosterEvent> {
+    fn apply_delta(&mut self, version: u64, delta: Delta<'_>) -> Option<RosterEvent> {
         if self.state != State::Synced || version <= self.applied {
             return None; // waiting for a snapshot, or a stale duplicate
         }
@@ -224,7 +228,12 @@ impl<const N: usize> Roster<N> {
             });
         }
         self.applied = version;
-        match change(self) {
+        let changed = match delta {
+            Delta::Joined(info) => self.joined(info),
+            Delta::Left(id) => self.left(id),
+            Delta::Moved(id, addr) => self.moved(id, addr),
+        };
+        match changed {
             Ok(event) => event,
             Err(_) if version <= self.lenient_until => None,
             Err(_) if self.missing > 0 => {

@@ -102,12 +102,16 @@ pub enum FailReason {
 
 impl fmt::Display for FailReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FailReason::Rejected(r) => write!(f, "refused by the receiver: {r}"),
-            FailReason::Refused(r) => write!(f, "offer refused: {r}"),
-            FailReason::PeerCancelled(r) => write!(f, "cancelled by the peer: {r}"),
-            FailReason::Cancelled(r) => write!(f, "{r}"),
-        }
+        // Piece by piece rather than `write!`: a device that logs this in text then
+        // links none of `core::fmt`'s machinery for it.
+        let (what, why): (&str, &dyn fmt::Display) = match self {
+            FailReason::Rejected(r) => ("refused by the receiver: ", r),
+            FailReason::Refused(r) => ("offer refused: ", r),
+            FailReason::PeerCancelled(r) => ("cancelled by the peer: ", r),
+            FailReason::Cancelled(r) => ("", r),
+        };
+        f.write_str(what)?;
+        why.fmt(f)
     }
 }
 

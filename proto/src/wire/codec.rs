@@ -9,6 +9,7 @@ use super::control::{ClientMsg, ServerMsg};
 use super::limits::{Limit, MAX_DATAGRAM, VERSION};
 use super::packet::{Body, Header, Packet};
 use super::Message;
+use crate::num::{write_decimal, write_hex_byte};
 
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,23 +43,43 @@ pub enum DecodeError {
 
 impl core::fmt::Display for EncodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Written piece by piece rather than with `write!`, so that a device that logs
+        // these in text does not link `core::fmt`'s machinery for them (see `num`).
         match self {
             EncodeError::BufferTooSmall { needed } => {
-                write!(f, "buffer too small: {needed} bytes needed")
+                f.write_str("buffer too small: ")?;
+                write_decimal(f, *needed as u64)?;
+                f.write_str(" bytes needed")
             }
-            EncodeError::OverLimit(limit) => write!(f, "message over limit: {limit}"),
+            EncodeError::OverLimit(limit) => {
+                f.write_str("message over limit: ")?;
+                core::fmt::Display::fmt(limit, f)
+            }
         }
     }
 }
 
 impl core::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Piece by piece, like `EncodeError`.
         match self {
-            DecodeError::UnknownVersion(v) => write!(f, "unknown protocol version {v}"),
-            DecodeError::UnknownKind(k) => write!(f, "unknown message kind {k}"),
-            DecodeError::UnsupportedFlags(x) => write!(f, "unsupported header flags {x:#04x}"),
+            DecodeError::UnknownVersion(v) => {
+                f.write_str("unknown protocol version ")?;
+                write_decimal(f, u64::from(*v))
+            }
+            DecodeError::UnknownKind(k) => {
+                f.write_str("unknown message kind ")?;
+                write_decimal(f, u64::from(*k))
+            }
+            DecodeError::UnsupportedFlags(x) => {
+                f.write_str("unsupported header flags ")?;
+                write_hex_byte(f, *x)
+            }
             DecodeError::Malformed => f.write_str("malformed message"),
-            DecodeError::OverLimit(limit) => write!(f, "message over limit: {limit}"),
+            DecodeError::OverLimit(limit) => {
+                f.write_str("message over limit: ")?;
+                core::fmt::Display::fmt(limit, f)
+            }
         }
     }
 }
@@ -201,6 +222,7 @@ impl<'b> Sink<'b> {
 impl Flavor for Sink<'_> {
     type Output = usize;
 
+    #[inline(never)]
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
         if let Some(slot) = self.buf.get_mut(self.len) {
             *slot = byte;

@@ -86,6 +86,10 @@ impl<const N: usize> FrameDecoder<N> {
 
     /// Feeds stream bytes; returns at the first frame boundary. Call again with `rest`
     /// until [`Feed::Pending`]. The message borrows from the decoder.
+    // Out of line: a message moves through several wrappers here (a snapshot page is about
+    // 1 KiB); inlined, those copies would enlarge the caller's stack frame, and past 4 KiB
+    // each of its stack accesses takes an extra instruction on a Cortex-M.
+    #[inline(never)]
     pub fn feed<'d, 'i, T>(&'d mut self, input: &'i [u8]) -> Feed<'i, T>
     where
         T: Deserialize<'d> + Message,

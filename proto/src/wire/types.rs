@@ -34,6 +34,9 @@ impl From<SocketAddr> for WireAddr {
 }
 
 impl From<WireAddr> for SocketAddr {
+    // Out of line: a client converts addresses in several places, and `SocketAddrV6`
+    // makes each inlined copy large.
+    #[inline(never)]
     fn from(addr: WireAddr) -> Self {
         match addr {
             WireAddr::V4(ip, port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), port),

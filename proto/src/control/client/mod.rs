@@ -190,10 +190,10 @@ impl<const N: usize> Client<N> {
     /// Bytes read from the connection. Returns how many were consumed: fewer than given
     /// when the event queue filled up (drain [`Client::poll_event`] and call again with
     /// the rest).
-    // Out of line: decoding a frame moves a `ServerMsg` (a snapshot page is about 1 KiB)
-    // through several wrappers, and inlined into a host's loop those temporaries made
-    // that loop's stack frame so large that each of its stack accesses took an extra
-    // instruction (1.3 KiB of a Cortex-M4 image).
+    // Out of line, like `FrameDecoder::feed`: decoding a frame moves a `ServerMsg` (a
+    // snapshot page is about 1 KiB) through several wrappers, and inlined into a host's
+    // loop those temporaries made that loop's stack frame so large that each of its stack
+    // accesses took an extra instruction (over 1 KiB of a Cortex-M4 image).
     #[inline(never)]
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let core = &mut self.core;

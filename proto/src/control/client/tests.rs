@@ -422,3 +422,18 @@ fn a_login_refused_as_too_late_is_retried() {
     assert!(!c.is_stopped());
     assert!(c.poll_timeout().is_some());
 }
+
+#[test]
+fn disconnects_read_with_their_cause() {
+    use std::string::ToString;
+    let protocol = Disconnect::Protocol(crate::wire::DecodeError::UnknownKind(9));
+    assert_eq!(
+        protocol.to_string(),
+        "server sent bad data: unknown message kind 9"
+    );
+    let refused = Disconnect::Refused(RejectReason::Protocol);
+    assert_eq!(
+        refused.to_string(),
+        "login refused (protocol violation); retrying"
+    );
+}

@@ -81,9 +81,17 @@ impl core::fmt::Display for Disconnect {
             Disconnect::HandshakeTimeout => f.write_str("server did not answer the login"),
             Disconnect::IdleTimeout => f.write_str("server stopped answering"),
             Disconnect::ServerShutdown => f.write_str("server shut down"),
-            Disconnect::Protocol(e) => write!(f, "server sent bad data: {e}"),
+            // Piece by piece rather than `write!`, like the errors it shows (see `num`).
+            Disconnect::Protocol(e) => {
+                f.write_str("server sent bad data: ")?;
+                core::fmt::Display::fmt(e, f)
+            }
             Disconnect::NameStillTaken => f.write_str("name still held by the old session"),
-            Disconnect::Refused(r) => write!(f, "login refused ({r}); retrying"),
+            Disconnect::Refused(r) => {
+                f.write_str("login refused (")?;
+                core::fmt::Display::fmt(r, f)?;
+                f.write_str("); retrying")
+            }
         }
     }
 }
