@@ -23,7 +23,10 @@
 //!
 //! **Transmit priority.** `poll_transmit` hands out acks first, then chat packets (links
 //! served round-robin), and only then file-transfer packets (see `poll_file_transmit`):
-//! chat never waits behind file chunks.
+//! chat never waits behind file chunks. It asks only the links that may have something
+//! to send (`marks.rs`), so a file's chunks do not pay for every peer online; the table's
+//! loops stop at the highest slot in use, and datagrams are routed by the slot of the
+//! previous lookup when it is the same peer's.
 //!
 //! **File transfers.** The endpoint owns a [`crate::transfer::Transfers`] table of `FS`
 //! sends and `FR` receives with `FW`-chunk windows (see `files.rs`, owned by the transfer
