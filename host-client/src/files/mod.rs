@@ -18,14 +18,15 @@
 //! events:     while let Some(e) = core.files().poll_event() { … files.on_event(e, peer_name, core.files(), now) }
 //!             (collect the event first: it borrows the table)
 //! select!:    report = files.next_report() => files.on_report(report, core.files(), now)
+//!             (a placed file calls `handle_stored`: only then does the sender hear FileDone)
 //! /accept ID: files.accept(id, core.files(), now);   /decline ID: files.decline(id, core.files(), now)
 //! progress:   files.progress(std_now, core.files_ref())  (at most 10 per second per transfer)
 //! ```
 //! Each returns the [`UiEvent`]s to show. Storage runs on one writer thread per
-//! incoming file (see [`store`]); hashing of outgoing files runs on tokio's blocking
+//! incoming file (see [`store`], with a helper that syncs large files early); hashing of outgoing files runs on tokio's blocking
 //! pool; the engine task only copies chunk bytes into large staging buffers handed to
 //! the writer ([`stage`]) and copies chunk bytes for outgoing datagrams out of a
-//! read-ahead block.
+//! read-ahead block ([`cache`]).
 
 mod cache;
 mod early_sync;

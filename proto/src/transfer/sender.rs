@@ -86,6 +86,10 @@ pub(super) struct Sender<const W: usize> {
     next_new: u32,
     peer_limit: u32,
     slots: [Slot; W],
+    /// 1 where the slot's chunk is acknowledged (its `ACKED` flag), densely: an ack
+    /// repeats up to 32 ranges, and the walk over them skips what is known eight at a
+    /// time (see `runs.rs`).
+    acked: [u8; W],
     sent: Deque<(u32, u32), W>,
     lost: Deque<u32, W>,
     seq: u32,
@@ -147,6 +151,7 @@ impl<const W: usize> Sender<W> {
             next_new: 0,
             peer_limit: INITIAL_LIMIT,
             slots: [Slot::default(); W],
+            acked: [0; W],
             sent: Deque::new(),
             lost: Deque::new(),
             seq: 0,

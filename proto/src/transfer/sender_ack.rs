@@ -3,6 +3,7 @@
 
 use super::{SendState, Sender, Slot, Timer, ACKED, IN_FLIGHT, RETX};
 use crate::time::Instant;
+use crate::transfer::runs::walk_up;
 use crate::wire::FileAck;
 
 impl<const W: usize> Sender<W> {
@@ -23,8 +24,15 @@ impl<const W: usize> Sender<W> {
             self.advance();
         }
         for r in &ack.ranges {
-            for idx in r.start.max(self.base)..r.end.min(self.next_new) {
-                self.acked(idx, &mut newest);
+            let end = r.end.min(self.next_new);
+            let mut idx = r.start.max(self.base);
+            while idx < end {
+                // Chunks acknowledged before are skipped (`acked` would ignore them).
+                idx = walk_up(&self.acked, idx, end);
+                if idx < end {
+                    self.acked(idx, &mut newest);
+                    idx += 1;
+                }
             }
         }
         while self.base < self.next_new && self.slots[self.base as usize % W].flags & ACKED != 0 {
@@ -65,6 +73,7 @@ impl<const W: usize> Sender<W> {
 
     fn advance(&mut self) {
         *self.slot(self.base) = Slot::default();
+        self.acked[self.base as usize % W] = 0;
         self.base += 1;
     }
 
@@ -78,6 +87,7 @@ impl<const W: usize> Sender<W> {
             self.inflight -= len;
         }
         self.slot(idx).flags = ACKED | (slot.flags & RETX);
+        self.acked[idx as usize % W] = 1;
         self.delivered += len;
         self.largest_acked = self.largest_acked.max(Some(slot.seq));
         if newest[0].is_none_or(|n| n.seq < slot.seq) {

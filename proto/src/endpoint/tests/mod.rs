@@ -2,6 +2,7 @@ extern crate std;
 
 mod basic;
 mod recovery;
+mod table;
 
 use std::string::{String, ToString};
 use std::vec::Vec;

@@ -13,6 +13,8 @@
 //! trip; the host loop wakes at most every `BENCH_CORE_TICK_US` (default 20 µs) of
 //! virtual time, like a host that reads and sends datagrams in batches. The "virtual
 //! MB/s" column is the goodput on that link: what window and rate control allow.
+//! `BENCH_CORE_PEERS=N` puts N idle peers online besides the two nodes (the desktop
+//! client holds up to 255).
 
 mod link;
 mod node;
@@ -31,6 +33,7 @@ pub fn run() -> Table {
         rtt: Duration::from_micros(env_or("BENCH_CORE_RTT_US", 1000)),
         tick: Duration::from_micros(env_or("BENCH_CORE_TICK_US", 20)),
         loss: 0.0,
+        bystanders: env_or("BENCH_CORE_PEERS", 0) as usize,
     };
     let mut table = Table::new(
         &format!(
@@ -67,8 +70,10 @@ pub fn run() -> Table {
          fill, timers, events) per chunk datagram sent (sender) or received (receiver); \
          MB/s = file bytes / that time, the rate one core could carry on its own; the \
          best of {repeat} identical runs (`BENCH_CORE_REPEAT`). \
+         {} idle peers online besides the two (`BENCH_CORE_PEERS`). \
          Virtual link: {} MB/s, {} µs round trip, host wakes every {} µs, \
          `cargo run --release -p peerchat-tests --bin bench -- core`.",
+        run.bystanders,
         run.rate / 1_000_000,
         run.rtt.as_micros(),
         run.tick.as_micros()

@@ -9,7 +9,7 @@ use peerchat_proto::time::{Duration, Instant};
 use peerchat_proto::transfer::Event as FileEvent;
 use peerchat_proto::wire::{
     encode_server_frame, PeerId, PeerInfo, ServerMsg, SnapshotPage, WireAddr, MAX_CHUNK,
-    MAX_SERVER_FRAME,
+    MAX_SERVER_FRAME, SNAPSHOT_PAGE,
 };
 
 use super::link::{Link, Rng};
@@ -27,6 +27,8 @@ pub(super) struct Run {
     pub(super) tick: Duration,
     /// Random loss, each direction.
     pub(super) loss: f64,
+    /// Other peers online (idle), besides the two nodes.
+    pub(super) bystanders: usize,
 }
 
 /// Wall-clock nanoseconds spent in one node's calls, by kind.
@@ -75,8 +77,14 @@ fn addr(id: u32) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, id as u8], 7000 + id as u16))
 }
 
-/// A node logged in as `id` with the other one in its peer list.
-fn node(id: u32, name: &str, peer: (u32, &str)) -> Box<HostClient> {
+fn feed(core: &mut HostClient, now: Instant, msg: &ServerMsg<'_>) {
+    let mut frame = [0u8; MAX_SERVER_FRAME];
+    let len = encode_server_frame(msg, &mut frame).expect("encode");
+    let _ = core.handle_control_bytes(now, &frame[..len]);
+}
+
+/// A node logged in as `id` with the other one and `bystanders` idle peers online.
+fn node(id: u32, name: &str, peer: (u32, &str), bystanders: usize) -> Box<HostClient> {
     let config = ClientConfig {
         name,
         udp_port: addr(id).port(),
@@ -90,30 +98,39 @@ fn node(id: u32, name: &str, peer: (u32, &str)) -> Box<HostClient> {
     core.handle_control_connected(now);
     let mut buf = [0u8; 256];
     while core.poll_control_transmit(&mut buf).is_some() {}
-    let info = |id, name, at: SocketAddr| PeerInfo {
-        id: PeerId(id),
-        name,
-        addr: WireAddr::from(at),
-    };
-    let mut peers = heapless::Vec::new();
-    let _ = peers.push(info(id, name, addr(id)));
-    let _ = peers.push(info(peer.0, peer.1, addr(peer.0)));
     let welcome = ServerMsg::Welcome {
         id: PeerId(id),
         observed_addr: addr(id).into(),
         probe_token: 1,
         heartbeat_ms: 60_000,
     };
-    let snapshot = ServerMsg::Snapshot(SnapshotPage {
-        version: 1,
-        page: 0,
-        last: true,
-        peers,
-    });
-    for msg in [welcome, snapshot] {
-        let mut frame = [0u8; MAX_SERVER_FRAME];
-        let len = encode_server_frame(&msg, &mut frame).expect("encode");
-        let _ = core.handle_control_bytes(now, &frame[..len]);
+    feed(&mut core, now, &welcome);
+    // Us, the other node, then idle bystanders (ids from 100), in pages.
+    let mut everyone = vec![
+        (id, name.to_owned(), addr(id)),
+        (peer.0, peer.1.to_owned(), addr(peer.0)),
+    ];
+    everyone.extend((0..bystanders).map(|k| {
+        let at = SocketAddr::from(([10, 1, (k / 250) as u8, (k % 250) as u8 + 1], 7000));
+        (100 + k as u32, format!("bystander{k}"), at)
+    }));
+    let pages: Vec<_> = everyone.chunks(SNAPSHOT_PAGE).collect();
+    for (page, list) in pages.iter().enumerate() {
+        let mut peers = heapless::Vec::new();
+        for (id, name, at) in list.iter() {
+            let _ = peers.push(PeerInfo {
+                id: PeerId(*id),
+                name,
+                addr: WireAddr::from(*at),
+            });
+        }
+        let snapshot = ServerMsg::Snapshot(SnapshotPage {
+            version: 1,
+            page: page as u32,
+            last: page + 1 == pages.len(),
+            peers,
+        });
+        feed(&mut core, now, &snapshot);
     }
     while core.poll_event().is_some() {}
     core
@@ -143,8 +160,8 @@ pub(super) fn measure(run: Run) -> Measured {
     let pattern: Vec<u8> = (0..PATTERN + MAX_CHUNK)
         .map(|i| b'a' + (i % PATTERN % 26) as u8)
         .collect();
-    let mut a = node(1, "alice", (2, "bob"));
-    let mut b = node(2, "bob", (1, "alice"));
+    let mut a = node(1, "alice", (2, "bob"), run.bystanders);
+    let mut b = node(2, "bob", (1, "alice"), run.bystanders);
     let one_way = Duration::from_micros(run.rtt.as_micros() / 2);
     let mut ab = Link::new(run.rate, one_way, run.loss, 1 << 14);
     let mut ba = Link::new(run.rate, one_way, run.loss, 1 << 12);
