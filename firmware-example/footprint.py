@@ -9,14 +9,15 @@ and `.rodata` an owner through the line table:
   (a `proto` module: `wire`, `client`, `link`, ...) or `firmware-example/src/` (the
   device);
 - a function with no such frame (an out-of-line `core`/serde/postcard/heapless helper,
-  a machine-outlined sequence, a panic, BLAKE3) belongs to whoever reaches it through
-  calls or tail calls: `proto` if any `proto` code reaches it, even when the device
-  calls it too; else the device. `compiler_builtins` (`memcpy`, `memmove`, shifts,
-  divisions), which any program links, is counted apart as the runtime;
+  a machine-outlined sequence, a panic, the formatter, BLAKE3) belongs to whoever
+  reaches it through calls, tail calls or function pointers (loaded by code, or held
+  in a read-only table that code loads): `proto` if any `proto` code reaches it, even
+  when the device does too; else the device. `compiler_builtins` (`memcpy`, `memmove`,
+  shifts, divisions), which any program links, is counted apart as the runtime, and
+  whatever nothing reaches this way is listed apart too;
 - a piece of `.rodata` (from one address the code loads to the next) belongs to the
   owners of the code that loads its address, or of the table that points at it; a
-  piece both sides load, or that no code names, is `proto`'s. Code and data that only
-  function pointers reach (the formatter behind text logs) are counted apart.
+  piece both sides load, or that no code names, is `proto`'s.
 
 The `proto` total (its code, the helpers it reaches, its read-only data) is the
 client-side core of issue 7; the goal is 32 KiB.
@@ -316,7 +317,7 @@ def attribute_rodata(elf, secs, loads, fn_at):
     return out, {k: sorted(v) for k, v in named.items()}
 
 
-def report(elf, defmt):
+def report(elf):
     print(run(["size", elf]), end="")
     text, helper_text, rodata, helper_fns = attribute(elf)
     modules = {k[6:]: v for k, v in text.items() if k.startswith("proto:")}
@@ -358,7 +359,7 @@ def main():
     by_file, list_helpers = a.by_file, a.helpers
     if a.elf is None and not a.no_build:
         build(a.defmt)
-    report(a.elf or image_path(), a.defmt)
+    report(a.elf or image_path())
 
 
 if __name__ == "__main__":

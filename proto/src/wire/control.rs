@@ -46,8 +46,10 @@ pub struct SnapshotPage<'a> {
 /// Server → client.
 // Wire values are short-lived stack values in a no-alloc crate: boxing is not an option,
 // and the size of the largest variant is the point (a full page or ack list, no copying).
+//
+// `Deserialize` is written out in `wire::decode` (the same bytes, less code on a device).
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ServerMsg<'a> {
     /// Login accepted (kind 0).
@@ -67,14 +69,12 @@ pub enum ServerMsg<'a> {
         reason: RejectReason,
     },
     /// One page of a full snapshot (kind 2).
-    #[serde(borrow)]
     Snapshot(SnapshotPage<'a>),
     /// A user logged in; the directory is now at `version` (kind 3).
     Joined {
         /// New directory version.
         version: u64,
         /// Who.
-        #[serde(borrow)]
         peer: PeerInfo<'a>,
     },
     /// A user logged out or timed out (kind 4).

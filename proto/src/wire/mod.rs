@@ -11,6 +11,7 @@
 mod byte_array;
 mod codec;
 pub mod control;
+mod decode;
 pub mod frame;
 pub mod limits;
 pub mod packet;

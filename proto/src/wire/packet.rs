@@ -138,8 +138,10 @@ pub struct FileAck {
 /// Every kind of peer packet.
 // Wire values are short-lived stack values in a no-alloc crate: boxing is not an option,
 // and the size of the largest variant is the point (a full page or ack list, no copying).
+//
+// `Deserialize` is written out in `wire::decode` (the same bytes, less code on a device).
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Body<'a> {
     /// Client → server UDP socket: "publish the address you see this from" (kind 0).
@@ -153,7 +155,6 @@ pub enum Body<'a> {
         observed: WireAddr,
     },
     /// Reliable chat (kind 2).
-    #[serde(borrow)]
     Chat(Chat<'a>),
     /// Acknowledges chat packets (kind 3).
     Ack(Ack),

@@ -15,7 +15,8 @@ impl PeerId {
 }
 
 /// A socket address on the wire: IPv4 or IPv6 plus a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// `Deserialize` is written out in `wire::decode` (the same bytes, less code on a device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WireAddr {
     /// IPv4 octets and port.
