@@ -391,6 +391,27 @@ mod tests {
     }
 
     #[test]
+    fn the_pacer_refills_exactly_rate_times_elapsed() {
+        let cases = [
+            (1_000_000_000, 1),
+            (5_000_000_000, 20),
+            (u64::MAX / 3, 7),
+            (12_345_678, 999_999),
+            (u64::MAX, u64::MAX / 2),
+        ];
+        for (rate, dt) in cases {
+            let start = Instant::from_micros(10);
+            let mut pacer = Pacer {
+                tokens: 0,
+                last: start,
+            };
+            pacer.refill(start + Duration::from_micros(dt), rate, CHUNK);
+            let want = mul_div(rate, dt, 1_000_000).min(Pacer::capacity(rate, CHUNK));
+            assert_eq!(pacer.tokens, want, "rate {rate} dt {dt}");
+        }
+    }
+
+    #[test]
     fn a_fast_path_with_a_tiny_rtt_keeps_two_bursts_in_flight() {
         // Loopback: 1.5 GB/s, 20 µs. Twice the BDP is only 60 KB, less than one batch
         // of datagrams a host sends or acknowledges at once.

@@ -348,6 +348,11 @@ impl<const W: usize> Sender<W> {
             return Ready::Blocked;
         };
         let len = self.len_of(idx);
+        // Every change of the model refreshes these (checked in test builds).
+        debug_assert_eq!(
+            (self.cwnd, self.pacing_rate),
+            (self.bbr.cwnd(&self.rtt), self.bbr.pacing_rate())
+        );
         if self.inflight + len > self.cwnd {
             return Ready::Blocked;
         }
