@@ -8,6 +8,9 @@ use super::{canonical, Endpoint, SlotState};
 use crate::time::Instant;
 use crate::wire::{decode_packet, Body, PeerId};
 
+/// Windows (in chunks) from which chunk datagrams are decoded by the shortcut.
+const SHORTCUT_WINDOW: usize = 256;
+
 impl<
         const P: usize,
         const Q: usize,
@@ -29,8 +32,13 @@ impl<
         bytes: &'a [u8],
     ) -> Option<crate::transfer::Write<'a>> {
         // File chunks, most of the traffic of a transfer, take a shortcut with the same
-        // verdict (see `transfer::decode_chunk`).
-        if let Some((sender, chunk)) = crate::transfer::decode_chunk(bytes) {
+        // verdict (see `transfer::decode_chunk`) — in tables with windows large enough
+        // for the rate to matter; a device's small table keeps the code instead.
+        let shortcut = FW >= SHORTCUT_WINDOW;
+        if let Some((sender, chunk)) = shortcut
+            .then(|| crate::transfer::decode_chunk(bytes))
+            .flatten()
+        {
             let i = self.source(sender, from)?;
             let body = Body::FileChunk(chunk);
             return self.files.handle_packet(now, self.peers[i].id, &body);

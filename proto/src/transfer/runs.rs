@@ -8,6 +8,10 @@
 /// Eight flags that are all 1.
 const ALL_SET: u64 = 0x0101_0101_0101_0101;
 
+/// Rings shorter than this (a device's small window) are walked one flag at a time: the
+/// word walk would be code spent on runs too short to gain from it.
+const WORDS_FROM: usize = 64;
+
 fn word(flags: &[u8], at: usize) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&flags[at..at + 8]);
@@ -18,6 +22,7 @@ fn word(flags: &[u8], at: usize) -> u64 {
 /// (the walk from `top` downwards stops at the first other flag, or at `floor`).
 pub(super) fn walk_down(flags: &[u8], top: u32, floor: u32, want: bool) -> u32 {
     let n = flags.len();
+    let words = n >= WORDS_FROM;
     let pattern = if want { ALL_SET } else { 0 };
     let want = u8::from(want);
     let mut top = top;
@@ -25,7 +30,7 @@ pub(super) fn walk_down(flags: &[u8], top: u32, floor: u32, want: bool) -> u32 {
         // Position of chunk `top - 1`, and how many flags lie below it in one piece.
         let p = (top - 1) as usize % n;
         let room = (p + 1).min((top - floor) as usize);
-        if room >= 8 {
+        if words && room >= 8 {
             let differ = word(flags, p + 1 - 8) ^ pattern;
             if differ == 0 {
                 top -= 8;
@@ -45,11 +50,12 @@ pub(super) fn walk_down(flags: &[u8], top: u32, floor: u32, want: bool) -> u32 {
 /// The highest `e` in `from..=ceil` such that every chunk in `from..e` is received.
 pub(super) fn walk_up(flags: &[u8], from: u32, ceil: u32) -> u32 {
     let n = flags.len();
+    let words = n >= WORDS_FROM;
     let mut end = from;
     while end < ceil && n > 0 {
         let p = end as usize % n;
         let room = (n - p).min((ceil - end) as usize);
-        if room >= 8 {
+        if words && room >= 8 {
             let differ = word(flags, p) ^ ALL_SET;
             if differ == 0 {
                 end += 8;
