@@ -4,4 +4,5 @@ pub mod bench;
 pub mod client;
 pub mod client_bench;
 pub mod procs;
+pub mod rng;
 pub mod sim;

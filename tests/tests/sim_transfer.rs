@@ -10,32 +10,12 @@ use peerchat_proto::transfer::{
     ChunkSource, Config, Event, FailReason, ReadError, Role, SendStats, TransferKey, Transfers,
 };
 use peerchat_proto::wire::{decode_packet, Body, CancelReason, PeerId, MAX_CHUNK, MAX_DATAGRAM};
+use peerchat_tests::rng::Rng;
 
 type Table = Transfers<2, 2, 8192>;
 
 const A: PeerId = PeerId(1);
 const B: PeerId = PeerId(2);
-
-/// splitmix64: small, seedable, good enough for fault injection.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// Link faults, per direction.
 #[derive(Clone, Copy)]
@@ -305,7 +285,7 @@ impl<'f> World<'f> {
 
 fn file(len: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed ^ 0xf11e);
-    (0..len).map(|_| rng.next() as u8).collect()
+    (0..len).map(|_| rng.next_u64() as u8).collect()
 }
 
 /// Runs `f` on a thread with room for two transfer tables on its stack.

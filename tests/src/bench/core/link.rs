@@ -7,23 +7,7 @@ use std::collections::VecDeque;
 use peerchat_proto::time::{Duration, Instant};
 use peerchat_proto::wire::MAX_DATAGRAM;
 
-/// splitmix64: the link's only randomness.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
+pub(super) use crate::rng::Rng;
 
 /// Datagrams on their way, in arrival order.
 pub(super) struct Link {
