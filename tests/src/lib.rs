@@ -4,5 +4,4 @@ pub mod bench;
 pub mod client;
 pub mod client_bench;
 pub mod procs;
-pub mod rng;
 pub mod sim;

@@ -10,7 +10,7 @@ use peerchat_proto::transfer::{
     ChunkSource, Config, Event, FailReason, ReadError, Role, SendStats, TransferKey, Transfers,
 };
 use peerchat_proto::wire::{decode_packet, Body, CancelReason, PeerId, MAX_CHUNK, MAX_DATAGRAM};
-use peerchat_tests::rng::Rng;
+use peerchat_tests::sim::SimRng;
 
 type Table = Transfers<2, 2, 8192>;
 
@@ -48,7 +48,7 @@ struct Link {
 
 impl Link {
     /// When a datagram of `len` bytes sent at `now` arrives, if it does.
-    fn transit(&mut self, now: Instant, len: usize, rng: &mut Rng) -> Option<Instant> {
+    fn transit(&mut self, now: Instant, len: usize, rng: &mut SimRng) -> Option<Instant> {
         self.sent += 1;
         let start = self.busy_until.max(now);
         if start - now > self.faults.queue {
@@ -88,7 +88,7 @@ impl ChunkSource for Source<'_> {
 type InFlight = (Instant, u64, bool, Vec<u8>);
 
 struct World<'f> {
-    rng: Rng,
+    rng: SimRng,
     now: Instant,
     a: Box<Table>,
     b: Box<Table>,
@@ -118,7 +118,7 @@ impl<'f> World<'f> {
             sent: 0,
         };
         World {
-            rng: Rng(seed),
+            rng: SimRng::new(seed),
             now: Instant::ZERO,
             a: Box::new(Table::new(Config::default(), seed as u32)),
             b: Box::new(Table::new(Config::default(), (seed >> 32) as u32)),
@@ -284,8 +284,7 @@ impl<'f> World<'f> {
 }
 
 fn file(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed ^ 0xf11e);
-    (0..len).map(|_| rng.next_u64() as u8).collect()
+    SimRng::new(seed ^ 0xf11e).bytes(len)
 }
 
 /// Runs `f` on a thread with room for two transfer tables on its stack.

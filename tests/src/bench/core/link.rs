@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use peerchat_proto::time::{Duration, Instant};
 use peerchat_proto::wire::MAX_DATAGRAM;
 
-pub(super) use crate::rng::Rng;
+use crate::sim::SimRng;
 
 /// Datagrams on their way, in arrival order.
 pub(super) struct Link {
@@ -54,7 +54,7 @@ impl Link {
     }
 
     /// Sends the `len` bytes written into `slot` (from [`Self::buffer`]) at `now`.
-    pub(super) fn send(&mut self, now: Instant, slot: usize, len: usize, rng: &mut Rng) {
+    pub(super) fn send(&mut self, now: Instant, slot: usize, len: usize, rng: &mut SimRng) {
         self.sent += 1;
         let start = self.busy_until_ns.max(now.as_micros() * 1000);
         self.busy_until_ns = start + len as u64 * 1_000_000_000 / self.rate;

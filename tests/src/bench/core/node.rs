@@ -12,7 +12,8 @@ use peerchat_proto::wire::{
     MAX_SERVER_FRAME, SNAPSHOT_PAGE,
 };
 
-use super::link::{Link, Rng};
+use super::link::Link;
+use crate::sim::SimRng;
 
 /// One run's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -165,7 +166,7 @@ pub(super) fn measure(run: Run) -> Measured {
     let one_way = Duration::from_micros(run.rtt.as_micros() / 2);
     let mut ab = Link::new(run.rate, one_way, run.loss, 1 << 14);
     let mut ba = Link::new(run.rate, one_way, run.loss, 1 << 12);
-    let mut rng = Rng(0x5eed);
+    let mut rng = SimRng::new(0x5eed);
     let mut m = Measured::default();
     let start = Instant::from_millis(2);
     let mut now = start;
