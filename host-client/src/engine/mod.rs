@@ -327,8 +327,7 @@ impl Engine {
         }
     }
 
-    fn on_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
-        let now = self.now();
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
         if let Some(write) = self.core.handle_datagram(now, from, bytes) {
             self.files.write(&write);
         }
@@ -341,8 +340,10 @@ impl Engine {
             match self.udp.try_recv(received) {
                 Ok(0) => return,
                 Ok(filled) => {
+                    // One clock reading per batched read: its datagrams arrived together.
+                    let now = self.now();
                     for (from, datagram) in received.datagrams(filled) {
-                        self.on_datagram(from, datagram);
+                        self.on_datagram(now, from, datagram);
                     }
                 }
                 // ICMP errors (a peer's port closed) surface here on some systems.
@@ -413,8 +414,9 @@ impl Engine {
     /// sends (see [`udp`]).
     async fn drain_datagrams(&mut self) -> bool {
         let mut any = false;
+        // One clock reading per batched send: its datagrams leave together.
+        let mut now = self.now();
         loop {
-            let now = self.now();
             let at = self.outgoing.tail_offset();
             let Some(t) = self.core.poll_transmit(now, self.outgoing.tail()) else {
                 break;
@@ -429,9 +431,11 @@ impl Engine {
             if fit == Fit::Apart {
                 self.udp.send(&mut self.outgoing).await;
                 fit = self.outgoing.restart_with_last(t.dst, at, t.len);
+                now = self.now();
             }
             if fit == Fit::Full {
                 self.udp.send(&mut self.outgoing).await;
+                now = self.now();
             }
         }
         if !self.outgoing.is_empty() {

@@ -30,6 +30,7 @@
 
 mod cache;
 mod early_sync;
+mod hash;
 mod keyed;
 mod send;
 mod stage;

@@ -1,5 +1,5 @@
 //! The sending side: checking a path before offering it, hashing it off the engine task
-//! (in 64 KiB reads), and copying chunk bytes into outgoing datagrams from a read-ahead
+//! ([`super::hash`]), and copying chunk bytes into outgoing datagrams from a read-ahead
 //! block ([`super::cache`]).
 
 use std::fs::File;
@@ -10,6 +10,7 @@ use peerchat_proto::names::file::{self as names, NameError};
 use peerchat_proto::transfer::Fill;
 
 use super::cache::ReadCache;
+use super::hash::hash_file;
 
 /// Why a path cannot be sent. `Display` is the one line shown to the user.
 #[derive(Debug)]
@@ -116,10 +117,7 @@ pub(crate) fn prepare_blocking(path: &Path, max: u64) -> Result<Outgoing, Prepar
         return Err(PrepareError::TooLarge(owned(), meta.len(), max));
     }
     let file = File::open(path).map_err(|e| PrepareError::Io(owned(), e))?;
-    let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_reader(&file)
-        .map_err(|e| PrepareError::Io(owned(), e))?;
+    // The size of what was opened: the offer names exactly these bytes.
     let size = file
         .metadata()
         .map_err(|e| PrepareError::Io(owned(), e))?
@@ -127,10 +125,11 @@ pub(crate) fn prepare_blocking(path: &Path, max: u64) -> Result<Outgoing, Prepar
     if size > max {
         return Err(PrepareError::TooLarge(owned(), size, max));
     }
+    let hash = hash_file(&file, size).map_err(|e| PrepareError::Io(owned(), e))?;
     Ok(Outgoing {
         name: name.to_owned(),
         size,
-        hash: *hasher.finalize().as_bytes(),
+        hash,
         file,
         cache: ReadCache::default(),
     })

@@ -155,6 +155,68 @@ async fn an_aborted_transfer_leaves_nothing() {
     assert!(entries(dir.path()).is_empty());
 }
 
+/// Polls `done` for up to two seconds.
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..400 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(core::time::Duration::from_millis(5)).await;
+    }
+    done()
+}
+
+#[tokio::test]
+async fn the_part_file_has_its_whole_size_on_disk_before_data_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(options(dir.path())).unwrap();
+    let size = 3 << 20;
+    let incoming = Incoming::start(
+        dir.path(),
+        key(3),
+        "big.txt",
+        size,
+        files.reports_tx.clone(),
+    )
+    .unwrap();
+    let part = incoming.part.clone();
+    let len = || std::fs::metadata(&part).map_or(0, |m| m.len());
+    assert!(eventually(|| len() == size).await, "size {}", len());
+    #[cfg(target_os = "linux")]
+    {
+        // Allocated, not a sparse file: a full disk fails the transfer at the start.
+        use std::os::unix::fs::MetadataExt;
+        let allocated = std::fs::metadata(&part).unwrap().blocks() * 512;
+        assert!(allocated >= size, "{allocated} bytes allocated");
+    }
+    incoming.abort();
+    drop(incoming);
+    assert!(eventually(|| entries(dir.path()).is_empty()).await);
+}
+
+#[tokio::test]
+async fn a_file_the_disk_cannot_hold_fails_at_once_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Files::new(options(dir.path())).unwrap();
+    // Far past what any file system here allows.
+    let size = 1 << 62;
+    let _incoming = Incoming::start(
+        dir.path(),
+        key(4),
+        "huge.txt",
+        size,
+        files.reports_tx.clone(),
+    )
+    .unwrap();
+    let report = reports(&mut files, 1).await.remove(0);
+    let Report::Failed(k, reason) = report else {
+        panic!("not failed: {report:?}");
+    };
+    assert_eq!(k, key(4));
+    assert!(!reason.is_empty());
+    assert!(entries(dir.path()).is_empty(), "no .part left");
+}
+
 #[test]
 fn symlinks_are_never_followed() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,6 +53,11 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn run(mut self, jobs: Receiver<Job>) {
+        if let Err(e) = reserve(&self.file, self.size) {
+            let _ = std::fs::remove_file(&self.part);
+            let _ = self.reports.send(Report::Failed(self.key, e.to_string()));
+            return;
+        }
         while let Ok(job) = jobs.recv() {
             let done = match job {
                 Job::Data(batch) => self.data(batch).map(|()| false),
@@ -152,4 +157,22 @@ impl Writer {
         let _ = self.reports.send(Report::Stored(self.key, path));
         Ok(())
     }
+}
+
+/// Gives the `.part` file its full size before any data arrives: disk space is
+/// allocated once (a disk without room for the file fails the transfer now, not
+/// half-way), and the writes that follow neither extend the file nor allocate blocks
+/// page by page, which costs several times the copy on ext4. Where the file system
+/// cannot allocate ahead, the file is only extended.
+fn reserve(file: &File, size: u64) -> io::Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => return Ok(()),
+        Err(e) if e == rustix::io::Errno::NOSPC => return Err(e.into()),
+        Err(_) => {}
+    }
+    file.set_len(size)
 }
