@@ -1,6 +1,7 @@
 //! The `files` scenario: one `.txt` file (256 MiB unless `BENCH_FILES_MB` says
 //! otherwise) over loopback, sent by real `peerchat` processes, next to a raw TCP copy
-//! of the same file and a TFTP download of it, all in the same run; then Peerchat and
+//! of the same file (also one that waits for the received copy's fsync, as Peerchat does)
+//! and a TFTP download of it, all in the same run; then Peerchat and
 //! TCP again with 2% random loss both ways (iptables on loopback, only on this run's
 //! ports).
 //!
@@ -110,10 +111,14 @@ pub fn run() -> Table {
             "Peerchat (2 `peerchat --json`)",
             row(runs, || peerchat::send(&setup, None, &mut table.notes)),
         ),
-        ("raw TCP copy", row(runs, || tcp::copy(&setup, None))),
+        ("raw TCP copy", row(runs, || tcp::copy(&setup, None, false))),
         (
             "TFTP (atftp, blksize 1428)",
             row(runs, || tftp::get(&setup)),
+        ),
+        (
+            "raw TCP copy + fsync",
+            row(runs, || tcp::copy(&setup, None, true)),
         ),
     ];
     let tcp = clean[1].1.mb_per_s(source.bytes);
@@ -125,7 +130,10 @@ pub fn run() -> Table {
                 "Peerchat (2 `peerchat --json`)",
                 row(runs, || peerchat::send(&setup, Some(&fw), &mut table.notes)),
             ),
-            ("raw TCP copy", row(runs, || tcp::copy(&setup, Some(&fw)))),
+            (
+                "raw TCP copy",
+                row(runs, || tcp::copy(&setup, Some(&fw), false)),
+            ),
         ],
         Err(why) => {
             let skipped = Outcome::Skipped(format!("no iptables: {why}"));
@@ -154,7 +162,8 @@ pub fn run() -> Table {
          receiver holds the whole file (Peerchat: `/send` written to the sender's stdin \
          until the receiver prints `file_received`, i.e. after it hashed, fsynced and \
          renamed the file; the sender hashes the file before it offers it). Raw TCP: one \
-         connection, 256 KiB read/write loops, file to socket to file. TFTP: tftpd-hpa on \
+         connection, 256 KiB read/write loops, file to socket to file (\"+ fsync\": until the \
+         received file is fsynced, the durability Peerchat gives). TFTP: tftpd-hpa on \
          127.0.0.1 and `atftp --option \"blksize 1428\" --get`. Every copy is checked for \
          size and BLAKE3 hash. Loss: iptables `statistic --mode random --probability {LOSS}` \
          DROP rules on loopback for both clients' UDP ports and for the TCP copy's port in \

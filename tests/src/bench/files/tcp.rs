@@ -1,6 +1,7 @@
-//! The raw TCP row: one loopback connection, the sender reads the file and writes it to
+//! The raw TCP rows: one loopback connection, the sender reads the file and writes it to
 //! the socket, the receiver reads the socket and writes a file (256 KiB buffers, no
-//! tricks), both bounded by the row's time limit.
+//! tricks), both bounded by the row's time limit. The fsynced variant also waits until
+//! the received file is on disk, as Peerchat does before it reports a file received.
 
 use core::time::Duration;
 use std::fs::File;
@@ -15,10 +16,12 @@ const BUF: usize = 256 << 10;
 /// How long one blocking socket call waits before the deadline is checked again.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Copies the source over TCP (with random loss through `loss` if given).
-pub(super) fn copy(setup: &Setup<'_>, loss: Option<&Firewall>) -> Outcome {
+/// Copies the source over TCP (with random loss through `loss` if given); with `sync`,
+/// the copy ends once the received file is fsynced.
+pub(super) fn copy(setup: &Setup<'_>, loss: Option<&Firewall>, sync: bool) -> Outcome {
     eprintln!(
-        "bench files: raw TCP copy{}",
+        "bench files: raw TCP copy{}{}",
+        if sync { " + fsync" } else { "" },
         if loss.is_some() { " (loss)" } else { "" }
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -38,7 +41,7 @@ pub(super) fn copy(setup: &Setup<'_>, loss: Option<&Firewall>) -> Outcome {
     let (receiver, _) = listener.accept().expect("accept");
     let path = setup.source.path.clone();
     let sending = std::thread::spawn(move || send(&path, sender, end));
-    let received = receive(receiver, &dest, setup.source.bytes, end);
+    let received = receive(receiver, &dest, setup.source.bytes, end, sync);
     let took = start.elapsed();
     // The receiver reports; the sender ends on its own error or at the deadline.
     let _ = sending.join();
@@ -79,12 +82,14 @@ fn send(path: &std::path::Path, mut sock: TcpStream, end: Instant) -> Result<(),
     }
 }
 
-/// Reads `bytes` bytes into `dest`; `Ok(false)` if `end` came first.
+/// Reads `bytes` bytes into `dest` (and fsyncs it with `sync`); `Ok(false)` if `end`
+/// came first.
 fn receive(
     mut sock: TcpStream,
     dest: &std::path::Path,
     bytes: u64,
     end: Instant,
+    sync: bool,
 ) -> Result<bool, String> {
     sock.set_read_timeout(Some(TICK))
         .map_err(|e| e.to_string())?;
@@ -105,6 +110,9 @@ fn receive(
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e.to_string()),
         }
+    }
+    if sync {
+        file.sync_all().map_err(|e| e.to_string())?;
     }
     Ok(true)
 }
