@@ -113,6 +113,8 @@ pub(crate) enum UiEvent {
     },
     /// A file arrived whole and verified.
     FileReceived {
+        /// Transfer id, as in `file_offered` and `file_progress`.
+        id: u32,
         /// Sender name.
         from: String,
         /// The name it was saved under.
@@ -124,6 +126,8 @@ pub(crate) enum UiEvent {
     },
     /// A file we sent arrived whole and verified at the peer.
     FileSent {
+        /// Transfer id, as in `file_progress`.
+        id: u32,
         /// Recipient name.
         to: String,
         /// File name.
@@ -133,6 +137,8 @@ pub(crate) enum UiEvent {
     },
     /// A transfer failed; no file was left behind.
     FileFailed {
+        /// Transfer id, as in `file_offered` and `file_progress`.
+        id: u32,
         /// The other side's name.
         peer: String,
         /// File name.
@@ -197,13 +203,14 @@ mod tests {
             r#"{"event":"reconnected"}"#
         );
         let ev = UiEvent::FileFailed {
+            id: 3,
             peer: "a".into(),
             name: "x.txt".into(),
             reason: "r".into(),
         };
         assert_eq!(
             ev.to_json_line(),
-            r#"{"event":"file_failed","peer":"a","name":"x.txt","reason":"r"}"#
+            r#"{"event":"file_failed","id":3,"peer":"a","name":"x.txt","reason":"r"}"#
         );
     }
 }

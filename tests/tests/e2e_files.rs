@@ -50,12 +50,14 @@ fn a_large_file_arrives_byte_identical_while_chat_goes_on() {
 fn a_second_file_of_the_same_name_is_kept_beside_the_first() {
     let (_server, mut c) = chat_room(&["alice", "bob"]);
     let src = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
     for seed in [1, 2] {
         let path = text_file(src.path(), "notes.txt", 10_000, seed);
         c[0].command(&format!("/send bob {}", path.display()));
-        c[1].expect_event("file_received");
+        ids.push(c[1].expect_event("file_received")["id"].clone());
         c[0].expect_event("file_sent");
     }
+    assert_ne!(ids[0], ids[1], "each transfer has its own id");
     let first = std::fs::read(c[1].downloads.join("notes.txt")).unwrap();
     let second = std::fs::read(c[1].downloads.join("notes (1).txt")).unwrap();
     assert!(first.starts_with(b"line of seed 1"));
@@ -194,6 +196,10 @@ fn with_accept_ask_the_receiver_accepts_or_declines_each_offer() {
     bob.command(&format!("/accept {}", offer["id"]));
     let received = bob.expect_event("file_received");
     assert_eq!(received["name"], "wanted.txt");
+    assert_eq!(
+        received["id"], offer["id"],
+        "the end names the offer it ends"
+    );
     alice.expect_event("file_sent");
 
     let unwanted = text_file(src.path(), "unwanted.txt", 5_000, 5);

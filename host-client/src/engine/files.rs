@@ -137,11 +137,12 @@ impl Engine {
             .send(now, prepared.id, &out.name, out.size, out.hash)
         {
             Ok(key) => {
+                let (name, size) = (out.name.clone(), out.size);
+                let id = self.files.started(key, &prepared.name, out);
                 let message = format!(
-                    "offering {} ({} bytes) to {}",
-                    out.name, out.size, prepared.name
+                    "offering {name} ({size} bytes) to {}, transfer {id}",
+                    prepared.name
                 );
-                self.files.started(key, &prepared.name, out);
                 self.notice(message).await;
             }
             Err(e) => self.error(format!("cannot send {}: {e}", out.name)).await,

@@ -83,10 +83,14 @@ fn render_other(event: &UiEvent) -> Option<String> {
         UiEvent::FileReceived {
             from, path, bytes, ..
         } => format!("* received {path} ({bytes} bytes) from {}", escape(from)),
-        UiEvent::FileSent { to, name, bytes } => {
+        UiEvent::FileSent {
+            to, name, bytes, ..
+        } => {
             format!("* sent {} ({bytes} bytes) to {}", escape(name), escape(to))
         }
-        UiEvent::FileFailed { peer, name, reason } => format!(
+        UiEvent::FileFailed {
+            peer, name, reason, ..
+        } => format!(
             "! transfer of {} with {} failed: {reason}",
             escape(name),
             escape(peer)

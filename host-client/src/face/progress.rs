@@ -12,8 +12,8 @@ use crate::event::{Direction, UiEvent};
 /// The bars of running transfers.
 pub(super) struct Bars {
     multi: MultiProgress,
-    /// By transfer id and direction, with the file name shown.
-    bars: HashMap<(u32, bool), (String, ProgressBar)>,
+    /// By transfer id.
+    bars: HashMap<u32, ProgressBar>,
 }
 
 impl Bars {
@@ -36,21 +36,23 @@ impl Bars {
                 bytes,
                 total,
             } => {
-                let key = (*id, *direction == Direction::Send);
-                let (_, bar) = self.bars.entry(key).or_insert_with(|| {
+                let bar = self.bars.entry(*id).or_insert_with(|| {
                     let bar = self.multi.add(ProgressBar::new(*total));
                     bar.set_style(style());
-                    let verb = if key.1 { "sending" } else { "receiving" };
+                    let verb = match direction {
+                        Direction::Send => "sending",
+                        Direction::Receive => "receiving",
+                    };
                     bar.set_message(format!("{verb} {}", super::plain::escape(name)));
-                    (name.clone(), bar)
+                    bar
                 });
                 bar.set_position(*bytes);
                 true
             }
-            UiEvent::FileReceived { name, .. }
-            | UiEvent::FileSent { name, .. }
-            | UiEvent::FileFailed { name, .. } => {
-                self.finish(name);
+            UiEvent::FileReceived { id, .. }
+            | UiEvent::FileSent { id, .. }
+            | UiEvent::FileFailed { id, .. } => {
+                self.finish(*id);
                 false
             }
             _ => false,
@@ -65,18 +67,10 @@ impl Bars {
         self.multi.println(line)
     }
 
-    fn finish(&mut self, name: &str) {
-        let done: Vec<_> = self
-            .bars
-            .iter()
-            .filter(|(_, (n, _))| n == name)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in done {
-            if let Some((_, bar)) = self.bars.remove(&key) {
-                bar.finish_and_clear();
-                self.multi.remove(&bar);
-            }
+    fn finish(&mut self, id: u32) {
+        if let Some(bar) = self.bars.remove(&id) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
     }
 }
@@ -92,25 +86,51 @@ fn style() -> ProgressStyle {
 mod tests {
     use super::*;
 
+    fn progress(id: u32, direction: Direction) -> UiEvent {
+        UiEvent::FileProgress {
+            id,
+            name: "a.txt".into(),
+            direction,
+            bytes: 10,
+            total: 100,
+        }
+    }
+
     #[test]
     fn a_bar_lives_from_the_first_progress_to_the_end_of_its_transfer() {
         let mut bars = Bars::new();
-        let progress = UiEvent::FileProgress {
-            id: 7,
-            name: "a.txt".into(),
-            direction: Direction::Receive,
-            bytes: 10,
-            total: 100,
-        };
-        assert!(bars.update(&progress), "progress prints no line");
-        assert_eq!(bars.bars.len(), 1);
+        assert!(
+            bars.update(&progress(7, Direction::Receive)),
+            "progress prints no line"
+        );
+        assert!(bars.update(&progress(8, Direction::Receive)));
+        assert!(bars.update(&progress(9, Direction::Send)));
+        assert_eq!(bars.bars.len(), 3);
+        // Saved under another name than offered: its bar ends all the same, and the
+        // bars of other files of the same name stay.
         let done = UiEvent::FileReceived {
+            id: 7,
             from: "bob".into(),
-            name: "a.txt".into(),
-            path: "/d/a.txt".into(),
+            name: "a (1).txt".into(),
+            path: "/d/a (1).txt".into(),
             bytes: 100,
         };
         assert!(!bars.update(&done), "the end prints its line");
+        assert_eq!(bars.bars.len(), 2);
+        let failed = UiEvent::FileFailed {
+            id: 9,
+            peer: "bob".into(),
+            name: "a.txt".into(),
+            reason: "r".into(),
+        };
+        assert!(!bars.update(&failed));
+        let sent = UiEvent::FileSent {
+            id: 8,
+            to: "bob".into(),
+            name: "a.txt".into(),
+            bytes: 100,
+        };
+        assert!(!bars.update(&sent));
         assert!(bars.bars.is_empty());
     }
 }

@@ -9,7 +9,7 @@
 //! start:      let files = Files::new(options)?;  core.files().set_config(files.core_config());
 //! /send N P:  let out = files::prepare(path, files.max_file_size()).await?   // one error line
 //!             let key = core.files().send(now, peer_id, &out.name, out.size, out.hash)?;
-//!             files.started(key, "N", out);
+//!             let id = files.started(key, "N", out);   // the id events and /accept use
 //! datagram:   if let Some(w) = core.handle_datagram(now, from, bytes) { files.write(&w) }
 //! burst read: files.flush_writes()      // staged chunk bytes go to the writer threads
 //! transmit:   if let Some(fill) = t.fill {
@@ -82,6 +82,10 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// Names shown for one transfer.
 #[derive(Debug, Clone)]
 struct Label {
+    /// This host's number for the transfer: every `file_*` event carries it, and
+    /// `/accept` and `/decline` take it. The wire's transfer id is the sender's choice,
+    /// so two peers may use the same one; this number is never shared.
+    id: u32,
     peer: String,
     name: String,
     size: u64,
@@ -93,8 +97,10 @@ pub(crate) struct Files {
     sends: Keyed<Outgoing>,
     receives: Keyed<Incoming>,
     labels: HashMap<TransferKey, Label>,
-    /// Offers waiting for `/accept` or `/decline`.
+    /// Offers waiting for `/accept` or `/decline`, by [`Label::id`].
     pending: HashMap<u32, TransferKey>,
+    /// The last [`Label::id`] given out.
+    last_id: u32,
     last_progress: HashMap<TransferKey, StdInstant>,
     reports_tx: UnboundedSender<Report>,
     reports: UnboundedReceiver<Report>,
@@ -111,6 +117,7 @@ impl Files {
             receives: Keyed::new(),
             labels: HashMap::new(),
             pending: HashMap::new(),
+            last_id: 0,
             last_progress: HashMap::new(),
             reports_tx,
             reports,
@@ -131,15 +138,26 @@ impl Files {
         self.options.max_file_size
     }
 
-    /// A send started (`Transfers::send` returned `key`).
-    pub(crate) fn started(&mut self, key: TransferKey, peer: &str, out: Outgoing) {
+    /// A send started (`Transfers::send` returned `key`); returns the id its events carry.
+    pub(crate) fn started(&mut self, key: TransferKey, peer: &str, out: Outgoing) -> u32 {
+        let id = self.label(key, peer, &out.name, out.size);
+        self.sends.insert(key, out);
+        id
+    }
+
+    /// Names transfer `key` and gives it the next id, which it returns.
+    fn label(&mut self, key: TransferKey, peer: &str, name: &str, size: u64) -> u32 {
+        // Ids of ended transfers may come back after 2^32 transfers; zero never does.
+        self.last_id = self.last_id.checked_add(1).unwrap_or(1);
+        let id = self.last_id;
         let label = Label {
+            id,
             peer: peer.to_owned(),
-            name: out.name.clone(),
-            size: out.size,
+            name: name.to_owned(),
+            size,
         };
         self.labels.insert(key, label);
-        self.sends.insert(key, out);
+        id
     }
 
     /// Completes a chunk datagram with the file's bytes. On error, drop the datagram and
@@ -209,6 +227,7 @@ impl Files {
                 self.last_progress.remove(&key);
                 let label = self.labels.remove(&key)?;
                 Some(UiEvent::FileSent {
+                    id: label.id,
                     to: label.peer,
                     name: label.name,
                     bytes: size,
@@ -229,14 +248,9 @@ impl Files {
         table: &mut HostTransfers,
         now: Instant,
     ) -> Option<UiEvent> {
-        let label = Label {
-            peer: peer.to_owned(),
-            name: name.to_owned(),
-            size,
-        };
-        self.labels.insert(key, label);
+        let id = self.label(key, peer, name, size);
         if needs_decision {
-            self.pending.insert(key.id.0, key);
+            self.pending.insert(id, key);
         } else if let Err(e) = self.open(key) {
             table.cancel(now, key, CancelReason::WriteFailed);
             return self.failed(key, format!("cannot store the file: {e}"));
@@ -245,7 +259,7 @@ impl Files {
             from: peer.to_owned(),
             name: name.to_owned(),
             size,
-            id: key.id.0,
+            id,
         })
     }
 
@@ -267,13 +281,14 @@ impl Files {
 
     fn failed(&mut self, key: TransferKey, reason: String) -> Option<UiEvent> {
         self.sends.remove(&key);
-        self.pending.remove(&key.id.0);
         self.last_progress.remove(&key);
         if let Some(incoming) = self.receives.remove(&key) {
             incoming.abort();
         }
         let label = self.labels.remove(&key)?;
+        self.pending.remove(&label.id);
         Some(UiEvent::FileFailed {
+            id: label.id,
             peer: label.peer,
             name: label.name,
             reason,
@@ -343,6 +358,7 @@ impl Files {
                     .file_name()
                     .map_or_else(|| label.name.clone(), |n| n.to_string_lossy().into_owned());
                 Some(UiEvent::FileReceived {
+                    id: label.id,
                     from: label.peer,
                     name,
                     path: path.display().to_string(),
@@ -373,7 +389,7 @@ impl Files {
                 Role::Receive => Direction::Receive,
             };
             out.push(UiEvent::FileProgress {
-                id: key.id.0,
+                id: label.id,
                 name: label.name.clone(),
                 direction,
                 bytes: p.bytes,

@@ -414,10 +414,18 @@ async fn a_received_file_is_verified_then_put_in_place() {
     let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     let events = transfer(dir.path(), &data, None).await;
     let downloads = dir.path().join("downloads");
-    assert!(
-        matches!(&events[0], UiEvent::FileOffered { from, name, size: 50_000, .. } if from == "alice" && name == "notes.txt")
-    );
+    let UiEvent::FileOffered {
+        from,
+        name,
+        size: 50_000,
+        id: offered,
+    } = &events[0]
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!((from.as_str(), name.as_str()), ("alice", "notes.txt"));
     let Some(UiEvent::FileReceived {
+        id,
         from,
         name,
         path,
@@ -426,6 +434,7 @@ async fn a_received_file_is_verified_then_put_in_place() {
     else {
         panic!("{events:?}");
     };
+    assert_eq!(id, offered, "the end carries the offer's id");
     assert_eq!(
         (from.as_str(), name.as_str(), *bytes),
         ("alice", "notes.txt", 50_000)
@@ -460,12 +469,7 @@ async fn a_file_placed_after_the_transfer_failed_is_removed() {
     let mut files = Files::new(options(dir.path())).unwrap();
     let mut table: Box<HostTransfers> = Box::new(Transfers::new(files.core_config(), 1));
     let k = key(5);
-    let label = Label {
-        peer: "alice".into(),
-        name: "late.txt".into(),
-        size: 3,
-    };
-    files.labels.insert(k, label);
+    files.label(k, "alice", "late.txt", 3);
     files.open(k).unwrap();
     let incoming = files.receives.get_mut(&k).unwrap();
     incoming.write(0, b"abc", 3);
@@ -482,4 +486,68 @@ async fn a_file_placed_after_the_transfer_failed_is_removed() {
     assert!(matches!(stored, Report::Stored(..)), "{stored:?}");
     assert!(files.on_report(stored, &mut table, now).is_none());
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+fn offered(files: &mut Files, table: &mut HostTransfers, key: TransferKey, from: &str) -> u32 {
+    let offer = Event::Offered {
+        key,
+        name: "notes.txt",
+        size: 10,
+        needs_decision: true,
+    };
+    match files.on_event(offer, from, table, Instant::from_millis(0)) {
+        Some(UiEvent::FileOffered { id, .. }) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn transfers_keep_their_own_ids_whatever_ids_the_peers_choose() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Files::new(FileOptions {
+        accept: AcceptPolicy::Ask,
+        ..options(dir.path())
+    })
+    .unwrap();
+    let mut table: Box<HostTransfers> = Box::new(Transfers::new(files.core_config(), 1));
+    let now = Instant::from_millis(0);
+    // Two peers offer under the same wire id, and our own send uses it too.
+    let from = |peer, role| TransferKey {
+        peer: PeerId(peer),
+        id: TransferId(5),
+        role,
+    };
+    let alice = offered(&mut files, &mut table, from(1, Role::Receive), "alice");
+    let bob = offered(&mut files, &mut table, from(2, Role::Receive), "bob");
+    let source = dir.path().join("mine.txt");
+    std::fs::write(&source, b"hello").unwrap();
+    let out = prepare_blocking(&source, 100).unwrap();
+    let ours = files.started(from(3, Role::Send), "carol", out);
+    assert!(alice != bob && ours != alice && ours != bob);
+    // Our send failing leaves both offers waiting.
+    let failed = Event::Failed {
+        key: from(3, Role::Send),
+        reason: peerchat_proto::transfer::FailReason::Rejected(
+            peerchat_proto::wire::FileRejectReason::Declined,
+        ),
+    };
+    let Some(UiEvent::FileFailed { id, peer, .. }) =
+        files.on_event(failed, "carol", &mut table, now)
+    else {
+        panic!("no file_failed");
+    };
+    assert_eq!((id, peer.as_str()), (ours, "carol"));
+    // Each answer reaches its own offer, once.
+    files.decline(alice, &mut table, now).unwrap();
+    let again = files.decline(alice, &mut table, now).unwrap_err();
+    assert_eq!(again, format!("no file offer {alice} is waiting"));
+    files.accept(bob, &mut table, now).unwrap();
+    assert!(files.receives.get(&from(2, Role::Receive)).is_some());
+    assert!(files.receives.get(&from(1, Role::Receive)).is_none());
+    let Some(UiEvent::FileFailed { id, peer, .. }) =
+        files.failed(from(2, Role::Receive), "cancelled".into())
+    else {
+        panic!("no file_failed");
+    };
+    assert_eq!((id, peer.as_str()), (bob, "bob"));
 }

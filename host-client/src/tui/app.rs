@@ -11,7 +11,7 @@ use super::input::Input;
 use super::lines::entry_rows;
 use super::transfers::{human_bytes, Transfers};
 use super::users::Users;
-use crate::event::{Direction, UiEvent};
+use crate::event::UiEvent;
 
 /// The moment an event or key is handled.
 #[derive(Debug, Clone, Copy, Default)]
@@ -209,13 +209,13 @@ impl App {
                 return;
             }
             UiEvent::FileReceived {
+                id,
                 from,
                 name,
                 path,
                 bytes,
             } => {
-                self.transfers
-                    .finish(&escape(&name), Some(Direction::Receive));
+                self.transfers.finish(id);
                 let size = human_bytes(bytes as f64);
                 let line = format!(
                     "saved {} from {} ({size}) to {path}",
@@ -224,14 +224,24 @@ impl App {
                 );
                 (Level::File, line)
             }
-            UiEvent::FileSent { to, name, bytes } => {
-                self.transfers.finish(&escape(&name), Some(Direction::Send));
+            UiEvent::FileSent {
+                id,
+                to,
+                name,
+                bytes,
+            } => {
+                self.transfers.finish(id);
                 let size = human_bytes(bytes as f64);
                 let line = format!("sent {} to {} ({size})", escape(&name), escape(&to));
                 (Level::File, line)
             }
-            UiEvent::FileFailed { peer, name, reason } => {
-                self.transfers.finish(&escape(&name), None);
+            UiEvent::FileFailed {
+                id,
+                peer,
+                name,
+                reason,
+            } => {
+                self.transfers.finish(id);
                 let line = format!(
                     "transfer of {} with {} failed: {reason}",
                     escape(&name),

@@ -2,7 +2,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::command::{Command, Target};
-use crate::event::PeerEntry;
+use crate::event::{Direction, PeerEntry};
 
 fn now() -> Now {
     Now::default()
@@ -324,6 +324,7 @@ fn transfers_show_while_active_and_end_with_a_saved_line() {
     assert_eq!(app.transfers.active().len(), 1);
     app.handle_event(
         UiEvent::FileReceived {
+            id: 4,
             from: "bob".into(),
             name: "notes.txt".into(),
             path: "/tmp/dl/notes.txt".into(),

@@ -1,9 +1,9 @@
 //! Files on the move: one entry per active transfer with its progress and rate.
 //!
-//! Progress events carry the transfer id; the final events (`file_received`,
-//! `file_sent`, `file_failed`) carry the file name, so an entry ends by direction and
-//! name, or, when the name changed on saving (`notes (1).txt`), by being the most
-//! advanced one going that way.
+//! Progress events and the final events (`file_received`, `file_sent`, `file_failed`)
+//! carry the transfer id, the host's own number for a transfer, so an entry ends by id
+//! even when the file was saved under another name (`notes (1).txt`) or several files
+//! of one name move at once.
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -93,26 +93,11 @@ impl Transfers {
         }
     }
 
-    /// Ends the transfer of `name` going `direction` (any direction for `None`);
-    /// returns whether one was found.
-    pub(crate) fn finish(&mut self, name: &str, direction: Option<Direction>) -> bool {
-        let way = |t: &Transfer| direction.is_none_or(|d| t.direction == d);
-        let by_name = self.active.iter().position(|t| way(t) && t.name == name);
-        // Saved under another name: the most advanced one that way.
-        let most_advanced = || {
-            let candidates = self.active.iter().enumerate().filter(|(_, t)| way(t));
-            candidates
-                .max_by(|(_, a), (_, b)| a.ratio().total_cmp(&b.ratio()))
-                .map(|(i, _)| i)
-        };
-        let found = by_name.or_else(|| direction.and_then(|_| most_advanced()));
-        match found {
-            Some(i) => {
-                self.active.remove(i);
-                true
-            }
-            None => false,
-        }
+    /// Ends transfer `id`; returns whether it was shown.
+    pub(crate) fn finish(&mut self, id: u32) -> bool {
+        let before = self.active.len();
+        self.active.retain(|t| t.id != id);
+        self.active.len() < before
     }
 }
 
@@ -179,23 +164,21 @@ mod tests {
     }
 
     #[test]
-    fn final_events_end_the_right_transfer() {
+    fn final_events_end_the_transfer_with_their_id() {
         let mut t = Transfers::default();
+        let ids = |t: &Transfers| t.active().iter().map(|t| t.id).collect::<Vec<_>>();
+        // One name three times: each entry ends on its own id.
         t.progress(ms(0), 1, "a.txt".into(), Direction::Send, 10, 10);
         t.progress(ms(0), 2, "a.txt".into(), Direction::Receive, 5, 10);
-        t.progress(ms(0), 3, "b.txt".into(), Direction::Receive, 10, 10);
-        assert!(t.finish("a.txt", Some(Direction::Send)));
-        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 3]);
-        // Saved under another name: the most advanced one ends (its last progress
-        // event may be older than the end).
-        t.progress(ms(0), 4, "c.txt".into(), Direction::Receive, 1, 10);
-        assert!(t.finish("b (1).txt", Some(Direction::Receive)));
-        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 4]);
-        assert!(t.finish("b (2).txt", Some(Direction::Receive)));
-        assert_eq!(t.active().iter().map(|t| t.id).collect::<Vec<_>>(), [4]);
-        // A failure names the file as offered; with no such name nothing ends.
-        assert!(!t.finish("a.txt", None));
-        assert!(t.finish("c.txt", None));
+        t.progress(ms(0), 3, "a.txt".into(), Direction::Receive, 9, 10);
+        assert!(t.finish(2));
+        assert_eq!(ids(&t), [1, 3]);
+        // Ending twice, or an id never shown, changes nothing.
+        assert!(!t.finish(2));
+        assert!(!t.finish(7));
+        assert_eq!(ids(&t), [1, 3]);
+        assert!(t.finish(3));
+        assert!(t.finish(1));
         assert!(t.active().is_empty());
     }
 

@@ -325,6 +325,7 @@ fn a_transfer_in_progress_shows_a_gauge() {
     );
     app.handle_event(
         UiEvent::FileSent {
+            id: 9,
             to: "carol".into(),
             name: "a-rather-long-name-for-a-file.txt".into(),
             bytes: 4,
@@ -334,6 +335,7 @@ fn a_transfer_in_progress_shows_a_gauge() {
     // Finished: the gauge goes, a line tells where the file is.
     app.handle_event(
         UiEvent::FileReceived {
+            id: 3,
             from: "bob".into(),
             name: "notes.txt".into(),
             path: "/home/a/dl/notes.txt".into(),
