@@ -47,6 +47,7 @@ use crate::control::client::{Client as ControlClient, ClientConfig as ControlCon
 use crate::endpoint::{Endpoint, EndpointConfig, SendError as EndpointSendError};
 use crate::names::user::{same_name, NameError, UserName};
 use crate::time::Instant;
+use crate::transfer::{HOST_RECEIVES, HOST_SENDS, HOST_WINDOW};
 use crate::wire::{decode_packet, Body, PeerId, MAX_TEXT_LEN};
 
 pub use crate::control::client::Disconnect;
@@ -58,7 +59,8 @@ pub use crate::roster::PeerRecord;
 /// messages per peer, 256 unacknowledged texts in 256 KiB, 8 reassembly buffers of
 /// 16 KiB, 4 outgoing and 8 incoming files with 8192-chunk windows. About 2.3 MB:
 /// build it on a thread with room for it and keep it on the heap.
-pub type HostClient = Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }, 4, 8, 8192>;
+pub type HostClient =
+    Client<256, 32, 256, { 256 * 1024 }, 8, { 16 * 1024 }, HOST_SENDS, HOST_RECEIVES, HOST_WINDOW>;
 
 /// A client sized for a microcontroller: 16 peers, 4 queued messages per peer, 16 texts
 /// in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts fail at their sender), one

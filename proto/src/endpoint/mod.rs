@@ -53,6 +53,7 @@ use core::net::SocketAddr;
 
 use crate::link::{Link, LinkConfig, Reassembly};
 use crate::time::Instant;
+use crate::transfer::{HOST_RECEIVES, HOST_SENDS, HOST_WINDOW};
 #[cfg(test)]
 use crate::wire::{decode_packet, Body};
 use crate::wire::{Packet, PeerId};
@@ -64,7 +65,8 @@ pub use send::SendError;
 /// An endpoint sized for a desktop client: 64 peers, 32 queued messages per peer, 256
 /// texts in 128 KiB waiting for acks, 8 reassembly buffers of 16 KiB, 4 outgoing and 8
 /// incoming files with 8192-chunk windows (about 1.9 MB: keep it in a `Box`).
-pub type HostEndpoint = Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, 4, 8, 8192>;
+pub type HostEndpoint =
+    Endpoint<64, 32, 256, { 128 * 1024 }, 8, { 16 * 1024 }, HOST_SENDS, HOST_RECEIVES, HOST_WINDOW>;
 
 /// An endpoint sized for a microcontroller: 16 peers, 4 queued messages per peer, 16
 /// texts in 4 KiB, 2 reassembly buffers of 2 KiB (longer texts are not accepted and

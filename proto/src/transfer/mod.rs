@@ -124,4 +124,11 @@ pub use types::{
 /// sends and 8 receives at once, 8192-chunk (about 9.3 MB) windows, so that a loaded
 /// loopback's millisecond round trip does not cap a transfer below 5 GB/s; about
 /// 1.5 MB (a send's state is built by value, about 360 KB), so a host keeps it boxed.
-pub type HostTransfers = Transfers<4, 8, 8192>;
+pub type HostTransfers = Transfers<HOST_SENDS, HOST_RECEIVES, HOST_WINDOW>;
+
+/// Files a desktop host sends at once ([`HostTransfers`]).
+pub const HOST_SENDS: usize = 4;
+/// Files a desktop host receives at once ([`HostTransfers`]).
+pub const HOST_RECEIVES: usize = 8;
+/// Chunks in flight per file on a desktop host ([`HostTransfers`]).
+pub const HOST_WINDOW: usize = 8192;

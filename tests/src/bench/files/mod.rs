@@ -6,7 +6,8 @@
 //! ports).
 //!
 //! Every row runs `BENCH_FILES_RUNS` times (default 3) and shows the median, with the
-//! slowest and fastest run beside it: this machine's figures swing with its load. Each
+//! slowest and fastest run beside it: this machine's figures swing with its load. Every
+//! run starts after a `sync`, with the source file and earlier copies on disk. Each
 //! run is bounded by `BENCH_FILES_TIMEOUT_S` (default 120 s) and reads "timeout" when
 //! it runs out; a row whose tools are missing (TFTP, iptables) reads "skipped" with
 //! a note. Every received copy is checked for size and BLAKE3 hash. Temporary files,
@@ -200,10 +201,12 @@ fn add_rows(
 }
 
 /// Runs one row `runs` times: all the durations if every run arrived, else the first
-/// run that did not.
+/// run that did not. Every run starts with nothing left to write back, so no run pays
+/// for the one before it (a TCP copy that did not sync leaves its file to the kernel).
 fn row(runs: u64, mut f: impl FnMut() -> Outcome) -> Outcome {
     let mut took = Vec::new();
     for _ in 0..runs {
+        settle_disk();
         match run_once(&mut f) {
             Outcome::Done(d) => took.extend(d),
             other => return other,
@@ -211,6 +214,11 @@ fn row(runs: u64, mut f: impl FnMut() -> Outcome) -> Outcome {
     }
     took.sort();
     Outcome::Done(took)
+}
+
+/// Writes every dirty page back (`sync`; where it is missing, runs just start as they are).
+fn settle_disk() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// Runs a row once; a panic becomes a failed row (guards have cleaned up by then).
@@ -235,7 +243,7 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Writes `bytes` bytes of numbered text lines to `dir/bench.txt`.
+/// Writes `bytes` bytes of numbered text lines to `dir/bench.txt`, synced to disk.
 fn write_source(dir: &Path, bytes: u64) -> std::io::Result<Source> {
     let path = dir.join("bench.txt");
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
@@ -250,7 +258,9 @@ fn write_source(dir: &Path, bytes: u64) -> std::io::Result<Source> {
         left -= take as u64;
         n += 1;
     }
-    out.flush()?;
+    // On disk before the first row: otherwise the first row's transfer races the
+    // write-back of this file.
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(Source {
         path,
         bytes,
