@@ -121,21 +121,23 @@ fn hash_pieces(file: &File, pieces: &[Piece], workers: usize) -> io::Result<Vec<
         }
     };
     let results = std::thread::scope(|scope| {
+        // A thread that cannot start leaves its share to the others: this thread
+        // works too, and takes pieces until none is left.
         let helpers: Vec<_> = (1..workers)
-            .map(|_| {
+            .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("peerchat-hash".to_owned())
                     .spawn_scoped(scope, work)
+                    .ok()
             })
             .collect();
         let mut results = vec![work()];
         for helper in helpers {
-            results.push(match helper {
-                Ok(handle) => handle
+            results.push(
+                helper
                     .join()
                     .unwrap_or_else(|_| Err(io::Error::other("a hashing thread panicked"))),
-                Err(e) => Err(e),
-            });
+            );
         }
         results
     });
@@ -147,7 +149,6 @@ fn hash_pieces(file: &File, pieces: &[Piece], workers: usize) -> io::Result<Vec<
             filled += 1;
         }
     }
-    // A thread that could not start left its share to the others.
     debug_assert_eq!(filled, pieces.len());
     Ok(values)
 }
