@@ -258,7 +258,8 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Writes `bytes` bytes of numbered text lines to `dir/bench.txt`, synced to disk.
+/// Writes `bytes` bytes of numbered text lines to `dir/bench.txt` (every run's `settle`
+/// puts it on disk).
 fn write_source(dir: &Path, bytes: u64) -> std::io::Result<Source> {
     let path = dir.join("bench.txt");
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
@@ -273,9 +274,7 @@ fn write_source(dir: &Path, bytes: u64) -> std::io::Result<Source> {
         left -= take as u64;
         n += 1;
     }
-    // On disk before the first row: otherwise the first row's transfer races the
-    // write-back of this file.
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    out.flush()?;
     Ok(Source {
         path,
         bytes,
