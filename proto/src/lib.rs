@@ -24,6 +24,7 @@
 
 pub mod client;
 pub mod control;
+pub mod crypto;
 pub mod directory;
 pub mod endpoint;
 pub mod link;
