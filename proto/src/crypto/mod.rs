@@ -3,6 +3,7 @@
 pub mod keys;
 mod noise;
 mod primitives;
+pub mod replay;
 
 #[cfg(test)]
 mod noise_vectors;

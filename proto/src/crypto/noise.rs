@@ -146,7 +146,8 @@ impl SymmetricState {
             .ok_or(NoiseError::BufferTooSmall { needed: plain_len })?;
         out.copy_from_slice(&sealed[..plain_len]);
         if let Some(k) = &self.k {
-            let (tag, _) = split_array::<TAG_LEN>(&sealed[plain_len..]).ok_or(NoiseError::Length)?;
+            let (tag, _) =
+                split_array::<TAG_LEN>(&sealed[plain_len..]).ok_or(NoiseError::Length)?;
             primitives::open(k, self.n, &self.h, out, tag).map_err(|_| NoiseError::Decrypt)?;
             self.n += 1;
         }
@@ -218,7 +219,11 @@ impl HandshakeState {
 
     /// Length of the next message carrying `payload_len` bytes of payload.
     fn message_len(&self, payload_len: usize) -> Result<usize, NoiseError> {
-        let tokens = self.pattern.messages.get(self.next).ok_or(NoiseError::OutOfTurn)?;
+        let tokens = self
+            .pattern
+            .messages
+            .get(self.next)
+            .ok_or(NoiseError::OutOfTurn)?;
         let mut keyed = self.sym.k.is_some();
         let mut len = 0;
         for token in *tokens {

@@ -85,14 +85,21 @@ fn run(pattern: &'static Pattern) {
             };
             let mut out = [0u8; 256];
             let n = writer.write_message(ws, &payload, &mut out).unwrap();
-            assert_eq!(hex::encode(&out[..n]), hex::encode(&expected), "message {i}");
+            assert_eq!(
+                hex::encode(&out[..n]),
+                hex::encode(&expected),
+                "message {i}"
+            );
             let mut got = [0u8; 256];
             // A tampered copy of an authenticated message fails on a copy of the state.
             if expected.len() >= 32 + payload.len() + TAG_LEN {
                 let mut tampered = expected.clone();
                 *tampered.last_mut().unwrap() ^= 1;
                 let mut spare = reader.clone();
-                assert!(spare.read_message(rs, &tampered, &mut got).is_err(), "tampered {i}");
+                assert!(
+                    spare.read_message(rs, &tampered, &mut got).is_err(),
+                    "tampered {i}"
+                );
             }
             let len = reader.read_message(rs, &expected, &mut got).unwrap();
             assert_eq!(got[..len], payload[..], "payload {i}");

@@ -217,7 +217,10 @@ mod tests {
         let mut bad = tag;
         bad[15] ^= 0x80;
         assert_eq!(mac16_verify(&key, &[b"hello world"], &bad), Err(AuthFailed));
-        assert_eq!(mac16_verify(&key, &[b"hello world"], &tag[..15]), Err(AuthFailed));
+        assert_eq!(
+            mac16_verify(&key, &[b"hello world"], &tag[..15]),
+            Err(AuthFailed)
+        );
     }
 
     #[test]
