@@ -49,6 +49,12 @@ impl<const WORDS: usize> ReplayWindow<WORDS> {
         }
     }
 
+    /// Forgets every counter: the window of a fresh session.
+    pub fn reset(&mut self) {
+        self.top = 0;
+        self.bits.fill(0);
+    }
+
     /// Whether `counter` would be accepted; changes nothing.
     pub fn check(&self, counter: u64) -> Result<(), ReplayError> {
         if counter >= REJECT_AFTER_MESSAGES {

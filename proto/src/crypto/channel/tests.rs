@@ -1,0 +1,1 @@
+//! Unit tests of the peer channel (see `tests/` for the scenarios).
