@@ -53,7 +53,8 @@ pub struct GuardConfig {
     pub per_source_per_sec: u32,
     /// Under load: how many of those at once.
     pub per_source_burst: u32,
-    /// Cookie replies sent per second, to everyone together.
+    /// Cookie replies sent per second, to everyone together (in bursts of a tenth of a
+    /// second's worth).
     pub cookie_replies_per_sec: u32,
 }
 
@@ -64,7 +65,7 @@ impl GuardConfig {
         handshake_burst: 100,
         per_source_per_sec: 5,
         per_source_burst: 5,
-        cookie_replies_per_sec: 1000,
+        cookie_replies_per_sec: 10_000,
     };
 
     /// A microcontroller, where one handshake takes tens of milliseconds.
@@ -152,7 +153,10 @@ impl HandshakeGuard {
             secret_born: None,
             config,
             handshakes: Budget::new(config.handshakes_per_sec, config.handshake_burst),
-            cookies: Budget::new(config.cookie_replies_per_sec, config.cookie_replies_per_sec),
+            cookies: Budget::new(
+                config.cookie_replies_per_sec,
+                config.cookie_replies_per_sec / 10,
+            ),
             sources: [source; SOURCE_SLOTS],
             stats: GuardStats::default(),
         }

@@ -329,6 +329,7 @@ impl HandshakeState {
     }
 
     /// Whether every message has been written or read.
+    #[cfg(test)]
     pub(crate) fn is_finished(&self) -> bool {
         self.next == self.pattern.messages.len()
     }

@@ -69,6 +69,12 @@ impl<const W: usize> Session<W> {
         self.heard = false;
     }
 
+    /// Whether both keys are zero (a cleared slot).
+    #[cfg(test)]
+    pub(super) fn is_wiped(&self) -> bool {
+        *self.send == [0; KEY_LEN] && *self.recv == [0; KEY_LEN]
+    }
+
     /// Whether the session may still open packets at `now`.
     pub(super) fn can_open(&self, now: Instant) -> bool {
         self.live && now - self.born < REJECT_AFTER_TIME

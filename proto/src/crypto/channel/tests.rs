@@ -1,1 +1,0 @@
-//! Unit tests of the peer channel (see `tests/` for the scenarios).
