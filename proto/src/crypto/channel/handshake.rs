@@ -155,20 +155,21 @@ impl<const W: usize> PeerChannel<W> {
     }
 
     /// Answers the peer's initiation: on success the response is in `out` (its length
-    /// returned, to send back to `src`) and a pending session waits for the peer's first
-    /// packet. On failure nothing changed.
-    #[allow(clippy::too_many_arguments)] // The sans-IO inputs, each needed.
+    /// returned; send it back to the initiation's source address) and a pending session
+    /// waits for the peer's first packet. On failure nothing changed.
+    ///
+    /// The peer's address does not change here: an initiation may be a replay, so only
+    /// an authenticated sealed packet moves the peer.
     pub fn handle_initiation<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
         ticket: HandshakeTicket,
         local: &Keypair,
-        src: SocketAddr,
         datagram: &[u8],
         rng: &mut R,
         out: &mut [u8],
     ) -> Result<usize, HandshakeError> {
-        let _ = (ticket, src);
+        let _ = ticket;
         let result = self.respond(now, local, datagram, rng, out);
         if result.is_err() {
             self.stats.handshake_failed += 1;

@@ -96,15 +96,9 @@ fn an_impostor_under_the_peers_id_is_refused_with_its_key() {
         panic!("mac1 only needs B's public key");
     };
     let mut out = [0u8; 128];
-    let r = d.b.chan.handle_initiation(
-        now,
-        ticket,
-        &d.b.key,
-        addr(66),
-        &buf[..t.len],
-        &mut d.rng,
-        &mut out,
-    );
+    let r =
+        d.b.chan
+            .handle_initiation(now, ticket, &d.b.key, &buf[..t.len], &mut d.rng, &mut out);
     assert_eq!(
         r,
         Err(HandshakeError::KeyMismatch {
@@ -177,7 +171,7 @@ fn replayed_initiations_are_stale_until_the_peer_is_quiet() {
     let mut out = [0u8; 128];
     let r =
         d.b.chan
-            .handle_initiation(now, ticket, &d.b.key, addr(99), &old, &mut d.rng, &mut out);
+            .handle_initiation(now, ticket, &d.b.key, &old, &mut d.rng, &mut out);
     assert_eq!(r, Err(HandshakeError::StaleEpoch));
     // After a quiet spell it is taken for a restart: a pending session appears, the
     // current one is untouched, and nothing the attacker holds can confirm it.
@@ -243,7 +237,7 @@ fn wrong_parity_and_wrong_sender_are_refused() {
     };
     let r =
         d.b.chan
-            .handle_initiation(now, t, &d.b.key, d.a.addr, &bad, &mut d.rng, &mut out);
+            .handle_initiation(now, t, &d.b.key, &bad, &mut d.rng, &mut out);
     assert_eq!(r, Err(HandshakeError::WrongParity));
     let mut other = init.clone();
     other[2] = 9;
@@ -257,6 +251,6 @@ fn wrong_parity_and_wrong_sender_are_refused() {
     };
     let r =
         d.b.chan
-            .handle_initiation(now, t, &d.b.key, d.a.addr, &other, &mut d.rng, &mut out);
+            .handle_initiation(now, t, &d.b.key, &other, &mut d.rng, &mut out);
     assert_eq!(r, Err(HandshakeError::WrongSender));
 }

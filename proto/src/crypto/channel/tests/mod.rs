@@ -124,9 +124,9 @@ impl Duo {
                     .admit_initiation(now, src, datagram, rng, &mut reply)
                 {
                     Admission::Proceed(ticket) => {
-                        let r = side.chan.handle_initiation(
-                            now, ticket, &side.key, src, datagram, rng, &mut reply,
-                        );
+                        let r = side
+                            .chan
+                            .handle_initiation(now, ticket, &side.key, datagram, rng, &mut reply);
                         if let Ok(n) = r {
                             answers.push(reply[..n].to_vec());
                         }
