@@ -2,14 +2,14 @@
 //! peer, following WireGuard's design.
 //!
 //! - **Handshake**: Noise `IK` (one round trip, forward secrecy; the initiator knows the
-//!   peer's key from the directory and proves its own), in [`handshake`]. Every attempt
+//!   peer's key from the directory and proves its own), in `handshake.rs`. Every attempt
 //!   uses a new ephemeral key and a new **key epoch**, which names the session. Epochs
 //!   the peer with the smaller `(key, id)` starts are even, the other's odd, so two
 //!   handshakes crossing each other never share one.
 //! - **Sessions**: each handshake yields a session (two ChaCha20-Poly1305 keys). A
 //!   channel keeps the *current* one, the *previous* one (so packets in flight still open
 //!   after a rekey) and, as a responder, one *pending* session that becomes current when
-//!   the first packet sealed under it arrives (key confirmation), in [`transport`].
+//!   the first packet sealed under it arrives (key confirmation), in `transport.rs`.
 //! - **Sealed packets**: the header (version, kind, flags, sender, epoch, counter) in the
 //!   clear as associated data; the counter as the nonce; an RFC 6479 replay window of
 //!   `(W − 1) × 64` packets ([`DEFAULT_WINDOW_WORDS`]).
