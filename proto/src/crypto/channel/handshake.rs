@@ -5,11 +5,12 @@
 //! and refuses one not newer than the last; the core has no wall clock (and devices have
 //! none). Instead the key epoch, which the prologue authenticates, must grow: a responder
 //! takes an initiation whose epoch is above every epoch the peer confirmed (`floor`) and
-//! above its young pending one. A lower epoch is taken only when the peer has been quiet
-//! (no authenticated packet) for [`REKEY_TIMEOUT`] and no handshake is under way: that is
-//! a restarted peer, or a replay that then does nothing, since a pending session is used
-//! only after the peer proves it holds it, and the current session is untouched. The
-//! staleness test runs before any Diffie-Hellman, so replays cost one BLAKE2s.
+//! above its pending one (a retry always is: each attempt takes a new, higher epoch). A
+//! lower epoch is taken only when the peer has been quiet (no authenticated packet) for
+//! [`REKEY_TIMEOUT`] and no pending session is younger than [`REKEY_ATTEMPT_TIME`]: that
+//! is a restarted peer, or a replay that then does nothing, since a pending session is
+//! used only after the peer proves it holds it, and the current session is untouched.
+//! The staleness test runs before any Diffie-Hellman, so replays cost one BLAKE2s.
 
 use core::net::SocketAddr;
 
@@ -142,16 +143,17 @@ impl<const W: usize> PeerChannel<W> {
 
     /// Whether an initiation with `epoch` may be taken (see the module doc).
     fn fresh(&self, now: Instant, epoch: u32) -> bool {
-        let pending_young = self
-            .pending
-            .as_ref()
-            .is_some_and(|p| now - p.born < REKEY_TIMEOUT);
         let above_pending = self.pending.as_ref().is_none_or(|p| epoch > p.keys.epoch);
-        if self.floor.is_none_or(|f| epoch > f) && (above_pending || !pending_young) {
+        if self.floor.is_none_or(|f| epoch > f) && above_pending {
             return true;
         }
+        // A lower epoch: a restarted peer, or a replay (which then confirms nothing).
         let quiet = self.last_received.is_none_or(|t| now - t >= REKEY_TIMEOUT);
-        quiet && !pending_young
+        let pending_recent = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| now - p.born < REKEY_ATTEMPT_TIME);
+        quiet && !pending_recent
     }
 
     /// Answers the peer's initiation: on success the response is in `out` (its length

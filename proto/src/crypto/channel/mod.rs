@@ -62,8 +62,8 @@ pub const REKEY_AFTER_TIME: Duration = Duration::from_secs(120);
 pub const REJECT_AFTER_TIME: Duration = Duration::from_secs(180);
 /// How long a round of handshake attempts lasts before the channel gives up.
 pub const REKEY_ATTEMPT_TIME: Duration = Duration::from_secs(90);
-/// A handshake in progress: how long a pending session blocks another, how long the peer
-/// must be quiet before a stale epoch is taken for a restart.
+/// How long the peer must be quiet before a lower epoch is taken for a restart; how long
+/// a young pending session keeps us from starting a handshake of our own.
 pub const REKEY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Received data unanswered this long gets a keepalive; sent data unanswered this long
 /// (plus [`REKEY_TIMEOUT`]) gets a new handshake.
@@ -108,6 +108,9 @@ pub struct PeerChannel<const W: usize = DEFAULT_WINDOW_WORDS> {
     /// Low bit of the epochs we start.
     parity: u32,
     addr: SocketAddr,
+    /// The address before an unconfirmed move: where to go back if the peer stays
+    /// silent at the new one.
+    fallback: Option<SocketAddr>,
     sessions: [Session<W>; 2],
     current: usize,
     pending: Option<Pending>,
@@ -143,6 +146,7 @@ impl<const W: usize> PeerChannel<W> {
             peer_macs: MacKeys::new(&peer_key),
             parity,
             addr,
+            fallback: None,
             sessions: [Session::empty(), Session::empty()],
             current: 0,
             pending: None,
@@ -177,6 +181,7 @@ impl<const W: usize> PeerChannel<W> {
     /// Points the channel at a new address (the directory published one).
     pub fn set_addr(&mut self, addr: SocketAddr) {
         self.addr = addr;
+        self.fallback = None;
     }
 
     /// Whether a packet can be sealed at `now` without waiting for a handshake.
@@ -265,7 +270,7 @@ impl<const W: usize> PeerChannel<W> {
             match timer {
                 ChannelTimer::Retry => self.retry(now),
                 ChannelTimer::Keepalive => self.want_keepalive = self.can_seal(now),
-                ChannelTimer::DeadPeer => self.demand_handshake(now),
+                ChannelTimer::DeadPeer => self.peer_silent(now),
                 ChannelTimer::DropPrevious => self.sessions[1 - self.current].clear(),
                 ChannelTimer::Expire => self.expire(),
             }
@@ -316,13 +321,32 @@ impl<const W: usize> PeerChannel<W> {
         self.events.established = Some(self.sessions[slot].epoch);
     }
 
-    /// Records that the peer moved to `src`.
+    /// Records that the peer moved to `src`. The move stays provisional (the old address
+    /// kept as a fallback) until the peer answers us there.
     fn moved_to(&mut self, src: SocketAddr) {
-        if src != self.addr {
-            self.addr = src;
-            self.events.moved = Some(src);
+        if src == self.addr {
+            return;
+        }
+        if self.fallback == Some(src) {
+            self.fallback = None;
+        } else if self.fallback.is_none() {
+            self.fallback = Some(self.addr);
+        }
+        self.addr = src;
+        self.events.moved = Some(src);
+        self.stats.moves += 1;
+    }
+
+    /// We sent data and heard nothing back for `KEEPALIVE_TIMEOUT + REKEY_TIMEOUT`: the
+    /// peer may have lost our session, or a move was a copy raced from elsewhere. Go
+    /// back to the address before an unconfirmed move, and start a handshake.
+    fn peer_silent(&mut self, now: Instant) {
+        if let Some(back) = self.fallback.take() {
+            self.addr = back;
+            self.events.moved = Some(back);
             self.stats.moves += 1;
         }
+        self.demand_handshake(now);
     }
 }
 

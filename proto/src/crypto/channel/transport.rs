@@ -6,7 +6,9 @@
 //! replay window (a duplicate costs no AEAD), then the tag. Only an authenticated packet
 //! moves the window, confirms a session, resets timers or moves the peer; and it moves
 //! the peer only when it is the newest packet of the current session, so a copy of an
-//! old packet sent from elsewhere never redirects traffic.
+//! old packet sent from elsewhere never redirects traffic. A move is provisional: if
+//! the peer then stays silent while we send (a copy raced from elsewhere, or a path that
+//! does not work), the channel goes back to the address before it.
 
 use core::net::SocketAddr;
 
@@ -145,6 +147,10 @@ impl<const W: usize> PeerChannel<W> {
         payload_len: usize,
     ) {
         self.last_received = Some(now);
+        if src == self.addr && self.timers.get(ChannelTimer::DeadPeer).is_some() {
+            // We sent to this address and the peer answered from it: the move holds.
+            self.fallback = None;
+        }
         self.timers.stop(ChannelTimer::DeadPeer);
         if slot == self.current {
             // The peer uses the current session: the previous one may go soon.

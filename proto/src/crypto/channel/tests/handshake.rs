@@ -254,3 +254,27 @@ fn wrong_parity_and_wrong_sender_are_refused() {
             .handle_initiation(now, t, &d.b.key, &other, &mut d.rng, &mut out);
     assert_eq!(r, Err(HandshakeError::WrongSender));
 }
+
+#[test]
+fn an_older_attempt_never_replaces_a_newer_pending_session() {
+    let mut d = Duo::new(9);
+    d.establish(true);
+    // A rekeys: its first attempt is lost, its retry (a higher epoch) reaches B, and A
+    // completes; A's confirmations are lost.
+    d.advance(REKEY_AFTER_TIME);
+    let _ = d.seal(true, b"rekey").unwrap();
+    let first = d.transmits(true).remove(0);
+    d.advance(HANDSHAKE_RETRY_INITIAL + HANDSHAKE_JITTER);
+    let retry = d.transmits(true).remove(0);
+    let (answers, _) = d.deliver(false, d.a.addr, &retry);
+    d.deliver(true, d.b.addr, &answers[0]);
+    let _lost = d.transmits(true);
+    // Well after, while the link is quiet, the first attempt arrives (delayed or
+    // replayed): B keeps the newer pending session.
+    d.now += REKEY_TIMEOUT.saturating_mul(2);
+    let (answers, _) = d.deliver(false, d.a.addr, &first);
+    assert!(answers.is_empty());
+    // So A's next packet, under the session it completed, confirms it at B.
+    let p = d.seal(true, b"on the new session").unwrap();
+    assert_eq!(d.open(false, d.a.addr, &p).unwrap(), b"on the new session");
+}
