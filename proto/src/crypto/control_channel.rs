@@ -256,6 +256,7 @@ impl ControlServerHandshake {
 }
 
 /// One direction of the sealed stream: its key and frame counter.
+#[derive(Clone)]
 struct Direction {
     key: Secret,
     frames: u64,
@@ -273,7 +274,9 @@ impl Direction {
     }
 }
 
-/// The sealed control stream after the handshake, for one side.
+/// The sealed control stream after the handshake, for one side. A clone holds the same
+/// keys and counters.
+#[derive(Clone)]
 pub struct ControlCipher {
     send: Direction,
     recv: Direction,

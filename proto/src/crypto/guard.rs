@@ -129,7 +129,8 @@ pub struct GuardStats {
     pub rate_limited: u64,
 }
 
-/// The endpoint-wide handshake guard.
+/// The endpoint-wide handshake guard. A clone holds the same cookie secret.
+#[derive(Clone)]
 pub struct HandshakeGuard {
     local_id: PeerId,
     keys: MacKeys,

@@ -34,6 +34,7 @@ use crate::wire::v2_peer::{
 };
 
 /// Our initiation in flight: the Noise state to read the response with.
+#[derive(Clone)]
 pub(super) struct InFlight {
     epoch: u32,
     hs: HandshakeState,

@@ -86,20 +86,23 @@ pub const REKEY_AFTER_MESSAGES: u64 = 1 << 60;
 pub(crate) const PEER_PROLOGUE: &[u8] = b"peerchat v2 peer";
 
 /// A responder's session waiting for the initiator's first packet.
+#[derive(Clone)]
 struct Pending {
     keys: SessionKeys,
     born: Instant,
 }
 
 /// Events not yet polled (flags: no queue to overflow).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Events {
     established: Option<u32>,
     moved: Option<SocketAddr>,
     gave_up: bool,
 }
 
-/// Everything about the cryptographic link to one peer.
+/// Everything about the cryptographic link to one peer. A clone holds the same keys
+/// (tests and fuzzing start many runs from one state).
+#[derive(Clone)]
 pub struct PeerChannel<const W: usize = DEFAULT_WINDOW_WORDS> {
     local_id: PeerId,
     peer_id: PeerId,

@@ -12,6 +12,7 @@ use crate::wire::v2_peer::{SealedHeader, SEALED_HEADER_LEN, SEAL_TAG_LEN};
 use crate::wire::PeerId;
 
 /// Transport keys straight out of a handshake.
+#[derive(Clone)]
 pub(super) struct SessionKeys {
     pub(super) epoch: u32,
     pub(super) send: Secret,
@@ -20,6 +21,7 @@ pub(super) struct SessionKeys {
 }
 
 /// A live session, or an empty slot (`live == false`, keys zeroed).
+#[derive(Clone)]
 pub(super) struct Session<const W: usize> {
     pub(super) live: bool,
     pub(super) epoch: u32,
