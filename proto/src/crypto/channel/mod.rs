@@ -111,8 +111,8 @@ pub struct PeerChannel<const W: usize = DEFAULT_WINDOW_WORDS> {
     /// Low bit of the epochs we start.
     parity: u32,
     addr: SocketAddr,
-    /// The address before an unconfirmed move: where to go back if the peer stays
-    /// silent at the new one.
+    /// The address before a move: where to go back if the move turns out to be a copy
+    /// raced from elsewhere, or the peer stays silent at the new address.
     fallback: Option<SocketAddr>,
     sessions: [Session<W>; 2],
     current: usize,
@@ -324,8 +324,8 @@ impl<const W: usize> PeerChannel<W> {
         self.events.established = Some(self.sessions[slot].epoch);
     }
 
-    /// Records that the peer moved to `src`. The move stays provisional (the old address
-    /// kept as a fallback) until the peer answers us there.
+    /// Records that the peer moved to `src`, keeping the address before as a fallback
+    /// (see `transport.rs`).
     fn moved_to(&mut self, src: SocketAddr) {
         if src == self.addr {
             return;
@@ -344,12 +344,17 @@ impl<const W: usize> PeerChannel<W> {
     /// peer may have lost our session, or a move was a copy raced from elsewhere. Go
     /// back to the address before an unconfirmed move, and start a handshake.
     fn peer_silent(&mut self, now: Instant) {
+        self.undo_move();
+        self.demand_handshake(now);
+    }
+
+    /// Goes back to the address before the last move, if there was one.
+    fn undo_move(&mut self) {
         if let Some(back) = self.fallback.take() {
             self.addr = back;
             self.events.moved = Some(back);
             self.stats.moves += 1;
         }
-        self.demand_handshake(now);
     }
 }
 

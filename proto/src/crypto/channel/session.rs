@@ -9,7 +9,7 @@ use super::super::replay::{ReplayError, ReplayWindow, REJECT_AFTER_MESSAGES};
 use super::{REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES};
 use crate::time::Instant;
 use crate::wire::v2_peer::{SealedHeader, SEALED_HEADER_LEN, SEAL_TAG_LEN};
-use crate::wire::PeerId;
+use crate::wire::{PeerId, MAX_DATAGRAM};
 
 /// Transport keys straight out of a handshake.
 #[derive(Clone)]
@@ -130,6 +130,21 @@ impl<const W: usize> Session<W> {
         debug_assert!(accepted.is_ok());
         self.heard = true;
         Ok(())
+    }
+
+    /// Whether `datagram` authenticates under this session, without decrypting it in
+    /// place or recording anything (a copy of a packet already taken).
+    pub(super) fn is_authentic(&self, counter: u64, datagram: &[u8]) -> bool {
+        let mut scratch = [0u8; MAX_DATAGRAM];
+        let Some(copy) = scratch.get_mut(..datagram.len()) else {
+            return false;
+        };
+        copy.copy_from_slice(datagram);
+        let (ad, rest) = copy.split_at_mut(SEALED_HEADER_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - SEAL_TAG_LEN);
+        let mut t = [0u8; SEAL_TAG_LEN];
+        t.copy_from_slice(tag);
+        primitives::open(&self.recv, counter, ad, body, &t).is_ok()
     }
 
     /// Records the first packet of a session just confirmed (opened with its keys before

@@ -6,9 +6,10 @@
 //! replay window (a duplicate costs no AEAD), then the tag. Only an authenticated packet
 //! moves the window, confirms a session, resets timers or moves the peer; and it moves
 //! the peer only when it is the newest packet of the current session, so a copy of an
-//! old packet sent from elsewhere never redirects traffic. A move is provisional: if
-//! the peer then stays silent while we send (a copy raced from elsewhere, or a path that
-//! does not work), the channel goes back to the address before it.
+//! old packet sent from elsewhere never redirects traffic. A move keeps the address
+//! before it as a fallback: the channel goes back there when the genuine copy of the
+//! packet that moved it arrives from there (the move was a copy raced from elsewhere), or
+//! when the peer stays silent while we send.
 
 use core::net::SocketAddr;
 
@@ -114,6 +115,14 @@ impl<const W: usize> PeerChannel<W> {
                 continue;
             }
             if let Err(e) = session.check(header.counter) {
+                // A genuine copy of a packet we took from a new address, now arriving
+                // from the address before it: the move was a copy raced from elsewhere.
+                let raced = e == ReplayError::Replayed
+                    && self.fallback == Some(src)
+                    && session.is_authentic(header.counter, datagram);
+                if raced {
+                    self.undo_move();
+                }
                 error = OpenError::Replay(e);
                 continue;
             }
@@ -147,10 +156,6 @@ impl<const W: usize> PeerChannel<W> {
         payload_len: usize,
     ) {
         self.last_received = Some(now);
-        if src == self.addr && self.timers.get(ChannelTimer::DeadPeer).is_some() {
-            // We sent to this address and the peer answered from it: the move holds.
-            self.fallback = None;
-        }
         self.timers.stop(ChannelTimer::DeadPeer);
         if slot == self.current {
             // The peer uses the current session: the previous one may go soon.

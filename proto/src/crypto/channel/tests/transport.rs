@@ -166,3 +166,48 @@ proptest! {
         prop_assert_eq!(d.open(false, d.a.addr, &p).unwrap(), text);
     }
 }
+
+#[test]
+fn a_raced_copy_moves_the_peer_only_until_the_genuine_copy_arrives() {
+    let mut d = Duo::new(16);
+    d.establish(true);
+    d.events(false);
+    let p = d.seal(true, b"genuine").unwrap();
+    // The attacker's copy, sent from its own address, arrives first: B follows it.
+    assert_eq!(d.open(false, addr(66), &p).unwrap(), b"genuine");
+    assert_eq!(d.b.chan.addr(), addr(66));
+    // The genuine copy from A's address is a replay, but an authentic one: B goes back.
+    assert!(matches!(
+        d.open(false, d.a.addr, &p),
+        Err(OpenError::Replay(ReplayError::Replayed))
+    ));
+    assert_eq!(d.b.chan.addr(), d.a.addr);
+    assert_eq!(
+        d.events(false),
+        [ChannelEvent::Moved { addr: d.a.addr }],
+        "the last move is what the endpoint must follow"
+    );
+    // A forged "copy" from A's address moves nothing.
+    let q = d.seal(true, b"next").unwrap();
+    d.open(false, addr(66), &q).unwrap();
+    let mut forged = q.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(d.open(false, d.a.addr, &forged).is_err());
+    assert_eq!(d.b.chan.addr(), addr(66));
+}
+
+#[test]
+fn a_peer_silent_at_its_new_address_is_sought_at_the_old_one() {
+    let mut d = Duo::new(17);
+    d.establish(true);
+    let p = d.seal(true, b"from elsewhere").unwrap();
+    d.open(false, addr(66), &p).unwrap();
+    assert_eq!(d.b.chan.addr(), addr(66));
+    // B sends into the void at the new address; nothing comes back.
+    let _lost = d.seal(false, b"hello?").unwrap();
+    d.advance(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
+    assert_eq!(d.b.chan.addr(), d.a.addr);
+    let out = d.transmits(false);
+    assert_eq!(datagram_kind(&out[0]), Ok(DatagramKind::Initiation));
+}
