@@ -74,7 +74,7 @@ pub const HANDSHAKE_RETRY_INITIAL: Duration = Duration::from_secs(1);
 pub const HANDSHAKE_RETRY_MAX: Duration = Duration::from_secs(8);
 /// Random extra wait added to each retry, at most.
 pub const HANDSHAKE_JITTER: Duration = Duration::from_millis(333);
-/// How long the previous session lingers once the peer uses the current one.
+/// How long the previous session lingers, idle, once the peer uses the current one.
 pub const PREVIOUS_LINGER: Duration = Duration::from_secs(10);
 /// Without a new session for this long, every key of the channel is wiped.
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(540);

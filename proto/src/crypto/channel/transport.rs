@@ -17,7 +17,8 @@ use super::super::primitives::{self, TAG_LEN};
 use super::session::SessionKeys;
 use super::timers::ChannelTimer;
 use super::{
-    OpenError, Opened, PeerChannel, SealError, KEEPALIVE_TIMEOUT, PREVIOUS_LINGER, REKEY_TIMEOUT,
+    OpenError, Opened, PeerChannel, SealError, KEEPALIVE_TIMEOUT, PREVIOUS_LINGER,
+    REJECT_AFTER_TIME, REKEY_TIMEOUT,
 };
 use crate::crypto::replay::ReplayError;
 use crate::time::Instant;
@@ -164,7 +165,14 @@ impl<const W: usize> PeerChannel<W> {
             if self.sessions[slot].highest() == Some(header.counter) {
                 self.moved_to(src);
             }
-        } else if self.sessions[self.current].we_initiated && !self.sessions[self.current].heard {
+        } else if self.sessions[self.current].heard {
+            // The peer still seals with the previous session while it holds the current
+            // one (handshakes that crossed leave each side's current as the other's
+            // previous): keep it while it is in use.
+            let cap = self.sessions[slot].born + REJECT_AFTER_TIME;
+            let keep = (now + PREVIOUS_LINGER).min(cap);
+            self.timers.set(ChannelTimer::DropPrevious, keep);
+        } else if self.sessions[self.current].we_initiated {
             // The peer still seals with the previous session: our confirmation of the
             // current one was lost. Send another.
             self.want_keepalive = true;

@@ -69,11 +69,23 @@ fn crossing_handshakes_both_complete() {
     let (rb, _) = d.deliver(true, d.b.addr, &ib[0]);
     d.deliver(true, d.b.addr, &ra[0]);
     d.deliver(false, d.a.addr, &rb[0]);
-    d.exchange();
-    for (from_a, text) in [(true, b"x" as &[u8]), (false, b"y")] {
-        let sealed = d.seal(from_a, text).unwrap();
-        let src = if from_a { d.a.addr } else { d.b.addr };
-        assert_eq!(d.open(!from_a, src, &sealed).unwrap(), text);
+    // Both confirmations cross too: each side confirms the other's session last, so
+    // each ends with its own as the previous one.
+    let ka = d.transmits(true);
+    let kb = d.transmits(false);
+    d.deliver(false, d.a.addr, &ka[0]);
+    d.deliver(true, d.b.addr, &kb[0]);
+    let (ca, cb) = (&d.a.chan, &d.b.chan);
+    assert_ne!(ca.sessions[ca.current].epoch, cb.sessions[cb.current].epoch);
+    // Each side may now seal with the session the other holds as its previous one: it
+    // stays open as long as it carries traffic, well past PREVIOUS_LINGER.
+    for _ in 0..20 {
+        for (from_a, text) in [(true, b"x" as &[u8]), (false, b"y")] {
+            let sealed = d.seal(from_a, text).unwrap();
+            let src = if from_a { d.a.addr } else { d.b.addr };
+            assert_eq!(d.open(!from_a, src, &sealed).unwrap(), text);
+        }
+        d.advance(Duration::from_secs(5));
     }
 }
 
