@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use chacha20::rand_core::{TryCryptoRng, TryRng};
 use peerchat_proto::crypto::channel::{
     EXPIRE_AFTER, HANDSHAKE_JITTER, HANDSHAKE_RETRY_INITIAL, HANDSHAKE_RETRY_MAX,
-    KEEPALIVE_TIMEOUT, PREVIOUS_LINGER, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
+    KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
     REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
 };
 use peerchat_proto::crypto::control_channel::CONTROL_REKEY_FRAMES;
@@ -373,7 +373,7 @@ fn limits_and_timers_tables_match_the_constants() {
             "the document lacks the row {row}"
         );
     }
-    let timers: [(&str, Duration); 10] = [
+    let timers: [(&str, Duration); 9] = [
         ("REKEY_AFTER_TIME", REKEY_AFTER_TIME),
         ("REJECT_AFTER_TIME", REJECT_AFTER_TIME),
         ("REKEY_ATTEMPT_TIME", REKEY_ATTEMPT_TIME),
@@ -382,7 +382,6 @@ fn limits_and_timers_tables_match_the_constants() {
         ("HANDSHAKE_RETRY_INITIAL", HANDSHAKE_RETRY_INITIAL),
         ("HANDSHAKE_RETRY_MAX", HANDSHAKE_RETRY_MAX),
         ("HANDSHAKE_JITTER", HANDSHAKE_JITTER),
-        ("PREVIOUS_LINGER", PREVIOUS_LINGER),
         ("EXPIRE_AFTER", EXPIRE_AFTER),
     ];
     for (name, value) in timers

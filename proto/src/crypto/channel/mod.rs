@@ -7,8 +7,10 @@
 //!   the peer with the smaller `(key, id)` starts are even, the other's odd, so two
 //!   handshakes crossing each other never share one.
 //! - **Sessions**: each handshake yields a session (two ChaCha20-Poly1305 keys). A
-//!   channel keeps the *current* one, the *previous* one (so packets in flight still open
-//!   after a rekey) and, as a responder, one *pending* session that becomes current when
+//!   channel keeps the *current* one, the *previous* one (until it is
+//!   [`REJECT_AFTER_TIME`] old, as WireGuard does: packets in flight still open after a
+//!   rekey, and after two handshakes cross, each side may seal with the session the other
+//!   holds as its previous) and, as a responder, one *pending* session that becomes current when
 //!   the first packet sealed under it arrives (key confirmation), in `transport.rs`.
 //! - **Sealed packets**: the header (version, kind, flags, sender, epoch, counter) in the
 //!   clear as associated data; the counter as the nonce; an RFC 6479 replay window of
@@ -74,8 +76,6 @@ pub const HANDSHAKE_RETRY_INITIAL: Duration = Duration::from_secs(1);
 pub const HANDSHAKE_RETRY_MAX: Duration = Duration::from_secs(8);
 /// Random extra wait added to each retry, at most.
 pub const HANDSHAKE_JITTER: Duration = Duration::from_millis(333);
-/// How long the previous session lingers, idle, once the peer uses the current one.
-pub const PREVIOUS_LINGER: Duration = Duration::from_secs(10);
 /// Without a new session for this long, every key of the channel is wiped.
 pub const EXPIRE_AFTER: Duration = Duration::from_secs(540);
 /// Packets one session seals before a new handshake starts.

@@ -5,7 +5,7 @@
 //! kind, flags, sender), a session with the packet's epoch that is not too old, the
 //! replay window (a duplicate costs no AEAD), then the tag. Only an authenticated packet
 //! moves the window, confirms a session, resets timers or moves the peer; and it moves
-//! the peer only when it is the newest packet of the current session, so a copy of an
+//! the peer only when it is the newest packet of its session, so a copy of an
 //! old packet sent from elsewhere never redirects traffic. A move keeps the address
 //! before it as a fallback: the channel goes back there when the genuine copy of the
 //! packet that moved it arrives from there (the move was a copy raced from elsewhere), or
@@ -16,10 +16,7 @@ use core::net::SocketAddr;
 use super::super::primitives::{self, TAG_LEN};
 use super::session::SessionKeys;
 use super::timers::ChannelTimer;
-use super::{
-    OpenError, Opened, PeerChannel, SealError, KEEPALIVE_TIMEOUT, PREVIOUS_LINGER,
-    REJECT_AFTER_TIME, REKEY_TIMEOUT,
-};
+use super::{OpenError, Opened, PeerChannel, SealError, KEEPALIVE_TIMEOUT, REKEY_TIMEOUT};
 use crate::crypto::replay::ReplayError;
 use crate::time::Instant;
 use crate::wire::v2_peer::{
@@ -158,21 +155,11 @@ impl<const W: usize> PeerChannel<W> {
     ) {
         self.last_received = Some(now);
         self.timers.stop(ChannelTimer::DeadPeer);
-        if slot == self.current {
-            // The peer uses the current session: the previous one may go soon.
-            self.timers
-                .set_earliest(ChannelTimer::DropPrevious, now + PREVIOUS_LINGER);
-            if self.sessions[slot].highest() == Some(header.counter) {
-                self.moved_to(src);
-            }
-        } else if self.sessions[self.current].heard {
-            // The peer still seals with the previous session while it holds the current
-            // one (handshakes that crossed leave each side's current as the other's
-            // previous): keep it while it is in use.
-            let cap = self.sessions[slot].born + REJECT_AFTER_TIME;
-            let keep = (now + PREVIOUS_LINGER).min(cap);
-            self.timers.set(ChannelTimer::DropPrevious, keep);
-        } else if self.sessions[self.current].we_initiated {
+        if self.sessions[slot].highest() == Some(header.counter) {
+            self.moved_to(src);
+        }
+        let current = &self.sessions[self.current];
+        if slot != self.current && current.we_initiated && !current.heard {
             // The peer still seals with the previous session: our confirmation of the
             // current one was lost. Send another.
             self.want_keepalive = true;

@@ -98,9 +98,9 @@ fn packets_sealed_before_a_rekey_still_open_after_it() {
     let p = d.seal(false, b"new").unwrap();
     assert_eq!(d.open(true, d.b.addr, &p).unwrap(), b"new");
     assert_eq!(p[7..11], new_epoch.to_le_bytes());
-    // Once the peer uses the new session, the previous goes after PREVIOUS_LINGER.
+    // The previous session goes when it is REJECT_AFTER_TIME old.
     let late = in_flight[0].clone();
-    d.advance(PREVIOUS_LINGER);
+    d.advance(REJECT_AFTER_TIME - REKEY_AFTER_TIME);
     assert!(!d.a.chan.sessions[1 - d.a.chan.current].live);
     assert_eq!(d.open(true, d.b.addr, &late), Err(OpenError::UnknownEpoch));
 }
