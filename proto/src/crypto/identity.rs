@@ -5,6 +5,8 @@
 //! Both are computed from public keys only, with BLAKE2s under their own labels, and both
 //! print without `core::fmt`'s number formatting (a device logs them as text).
 
+use core::fmt::Write;
+
 use super::keys::{write_hex, PublicKey};
 use super::primitives::hash;
 
@@ -124,8 +126,9 @@ impl core::fmt::Display for SafetyNumber {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            // The digits are ASCII by construction.
-            f.write_str(core::str::from_utf8(group).expect("ASCII digits"))?;
+            for &digit in group {
+                f.write_char(char::from(digit))?;
+            }
         }
         Ok(())
     }

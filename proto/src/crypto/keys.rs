@@ -1,6 +1,8 @@
 //! X25519 key pairs: a user's or a server's long-term identity, and the ephemeral keys
 //! of each handshake. Secrets come from the caller's randomness and are wiped on drop.
 
+use core::fmt::Write;
+
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
@@ -46,9 +48,8 @@ fn hex_digit(c: u8) -> Option<u8> {
 pub(crate) fn write_hex(f: &mut core::fmt::Formatter<'_>, bytes: &[u8]) -> core::fmt::Result {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
-        let pair = [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]];
-        // Both bytes are ASCII digits: the conversion cannot fail.
-        f.write_str(core::str::from_utf8(&pair).expect("ASCII"))?;
+        f.write_char(char::from(DIGITS[usize::from(b >> 4)]))?;
+        f.write_char(char::from(DIGITS[usize::from(b & 15)]))?;
     }
     Ok(())
 }
@@ -81,7 +82,13 @@ impl Keypair {
     pub fn from_secret_bytes(bytes: [u8; KEY_LEN]) -> Keypair {
         let bytes = Zeroizing::new(bytes);
         let secret = StaticSecret::from(*bytes);
-        let public = PublicKey(x25519_dalek::PublicKey::from(&secret).to_bytes());
+        // X25519 with the base point (RFC 7748 §6.1): the Montgomery ladder that every
+        // Diffie-Hellman uses anyway, rather than `PublicKey::from(&StaticSecret)`, whose
+        // Edwards-curve code would add kilobytes to a device image for the same result.
+        let public = PublicKey(x25519_dalek::x25519(
+            *bytes,
+            x25519_dalek::X25519_BASEPOINT_BYTES,
+        ));
         Keypair { secret, public }
     }
 
