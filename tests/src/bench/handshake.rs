@@ -259,12 +259,13 @@ fn flood_rows(rng: &mut ChaCha20Rng, now: Instant, rounds: usize) -> Vec<Vec<Str
     let ((mut a, b), _) = peer_handshake(rng, now);
     let mut guard = b.guard.clone();
     let mut init = [0u8; MAX_DATAGRAM];
-    a.chan
-        .handle_timeout(now + peerchat_proto::time::Duration::from_secs(200));
-    a.chan.connect(now);
+    // A fresh initiation from A, its sessions long expired.
+    let later = now + peerchat_proto::time::Duration::from_secs(200);
+    a.chan.handle_timeout(later);
+    a.chan.connect(later);
     let t = a
         .chan
-        .poll_transmit(now, &a.key, rng, &mut init)
+        .poll_transmit(later, &a.key, rng, &mut init)
         .expect("initiation");
     let mut junk = init;
     junk[110] ^= 1;
