@@ -123,6 +123,11 @@ fn read_unit(
     Ok(())
 }
 
+/// The control handshake's Noise state for one side.
+fn xx(client: bool, local: &Keypair, e: Keypair) -> HandshakeState {
+    HandshakeState::new(&XX, client, &[CONTROL_PROLOGUE], local.public(), None, e)
+}
+
 /// The client's side of the control handshake.
 pub struct ControlClientHandshake {
     hs: HandshakeState,
@@ -136,8 +141,9 @@ impl ControlClientHandshake {
 
     /// The same with a given ephemeral key (test vectors).
     pub fn with_ephemeral(local: &Keypair, e: Keypair) -> Self {
-        let hs = HandshakeState::new(&XX, true, &[CONTROL_PROLOGUE], local.public(), None, e);
-        ControlClientHandshake { hs }
+        ControlClientHandshake {
+            hs: xx(true, local, e),
+        }
     }
 
     /// Writes the `ControlHello` unit ([`CONTROL_HELLO_LEN`] bytes).
@@ -211,8 +217,9 @@ impl ControlServerHandshake {
 
     /// The same with a given ephemeral key (test vectors).
     pub fn with_ephemeral(local: &Keypair, e: Keypair) -> Self {
-        let hs = HandshakeState::new(&XX, false, &[CONTROL_PROLOGUE], local.public(), None, e);
-        ControlServerHandshake { hs }
+        ControlServerHandshake {
+            hs: xx(false, local, e),
+        }
     }
 
     /// Reads the client's `ControlHello`.

@@ -46,6 +46,20 @@ pub struct AttackStats {
     pub garbage: u64,
 }
 
+impl core::ops::AddAssign for AttackStats {
+    fn add_assign(&mut self, o: AttackStats) {
+        self.flipped += o.flipped;
+        self.truncated += o.truncated;
+        self.replayed_recent += o.replayed_recent;
+        self.replayed_old += o.replayed_old;
+        self.reordered += o.reordered;
+        self.raced += o.raced;
+        self.forged_sealed += o.forged_sealed;
+        self.impostor_initiations += o.impostor_initiations;
+        self.garbage += o.garbage;
+    }
+}
+
 /// The attacker.
 pub struct Attacker {
     rng: SimRng,

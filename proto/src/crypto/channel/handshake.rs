@@ -32,6 +32,7 @@ use crate::wire::v2_peer::{
     INITIATION_MAC1_OFFSET, INITIATION_MAC2_OFFSET, INITIATION_NOISE_LEN, RESPONSE_LEN,
     RESPONSE_MAC1_OFFSET, RESPONSE_NOISE_LEN, VERSION_2,
 };
+use crate::wire::PeerId;
 
 /// Our initiation in flight: the Noise state to read the response with.
 #[derive(Clone)]
@@ -174,10 +175,27 @@ impl<const W: usize> PeerChannel<W> {
     ) -> Result<usize, HandshakeError> {
         let _ = ticket;
         let result = self.respond(now, local, datagram, rng, out);
+        self.counted(result)
+    }
+
+    /// Counts a failed handshake message.
+    fn counted<T>(&mut self, result: Result<T, HandshakeError>) -> Result<T, HandshakeError> {
         if result.is_err() {
             self.stats.handshake_failed += 1;
         }
         result
+    }
+
+    /// Our initiation in flight that a response or cookie from `sender` for `epoch`
+    /// answers.
+    fn flight_for(&self, sender: PeerId, epoch: u32) -> Result<&InFlight, HandshakeError> {
+        if sender != self.peer_id {
+            return Err(HandshakeError::WrongSender);
+        }
+        self.in_flight
+            .as_ref()
+            .filter(|f| f.epoch == epoch)
+            .ok_or(HandshakeError::Unexpected)
     }
 
     fn respond<R: CryptoRng + ?Sized>(
@@ -258,10 +276,7 @@ impl<const W: usize> PeerChannel<W> {
     ) -> Result<(), HandshakeError> {
         let _ = ticket;
         let result = self.complete(now, local, src, datagram);
-        if result.is_err() {
-            self.stats.handshake_failed += 1;
-        }
-        result
+        self.counted(result)
     }
 
     fn complete(
@@ -274,14 +289,7 @@ impl<const W: usize> PeerChannel<W> {
         let Ok(PeerDatagram::Response(msg)) = decode_datagram(datagram) else {
             return Err(HandshakeError::Malformed);
         };
-        if msg.sender != self.peer_id {
-            return Err(HandshakeError::WrongSender);
-        }
-        let flight = self
-            .in_flight
-            .as_ref()
-            .filter(|f| f.epoch == msg.epoch)
-            .ok_or(HandshakeError::Unexpected)?;
+        let flight = self.flight_for(msg.sender, msg.epoch)?;
         let mut hs = flight.hs.clone();
         hs.read_message(local, &msg.noise, &mut [])
             .map_err(noise_error)?;
@@ -305,24 +313,14 @@ impl<const W: usize> PeerChannel<W> {
     /// Takes a cookie reply to our initiation in flight; the next retry carries `mac2`.
     pub fn handle_cookie(&mut self, now: Instant, datagram: &[u8]) -> Result<(), HandshakeError> {
         let result = self.take_cookie(now, datagram);
-        if result.is_err() {
-            self.stats.handshake_failed += 1;
-        }
-        result
+        self.counted(result)
     }
 
     fn take_cookie(&mut self, now: Instant, datagram: &[u8]) -> Result<(), HandshakeError> {
         let Ok(PeerDatagram::CookieReply(msg)) = decode_datagram(datagram) else {
             return Err(HandshakeError::Malformed);
         };
-        if msg.sender != self.peer_id {
-            return Err(HandshakeError::WrongSender);
-        }
-        let flight = self
-            .in_flight
-            .as_ref()
-            .filter(|f| f.epoch == msg.epoch)
-            .ok_or(HandshakeError::Unexpected)?;
+        let flight = self.flight_for(msg.sender, msg.epoch)?;
         let cookie = self
             .peer_macs
             .open_cookie(&msg.sealed_cookie, &msg.nonce, &flight.mac1)

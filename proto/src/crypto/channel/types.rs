@@ -135,3 +135,19 @@ pub struct ChannelStats {
     /// Times the peer moved to a new address.
     pub moves: u64,
 }
+
+impl core::ops::AddAssign for ChannelStats {
+    /// Sums counters, e.g. over every channel of an endpoint.
+    fn add_assign(&mut self, o: ChannelStats) {
+        self.sealed += o.sealed;
+        self.opened += o.opened;
+        self.open_failed += o.open_failed;
+        self.auth_failed += o.auth_failed;
+        self.replayed += o.replayed;
+        self.handshake_failed += o.handshake_failed;
+        self.initiations_sent += o.initiations_sent;
+        self.handshakes_completed += o.handshakes_completed;
+        self.cookies_received += o.cookies_received;
+        self.moves += o.moves;
+    }
+}
