@@ -86,9 +86,7 @@ mod image {
                 black_box(other);
             }
         }
-        if let Admission::Proceed(ticket) = ga.admit_response(now, black_box(&out[..74])) {
-            let _ = black_box(ca.handle_response(now, ticket, &a, addr, &out[..74]));
-        }
+        let _ = black_box(ca.handle_response(now, &mut ga, &a, addr, black_box(&out[..74])));
         let _ = black_box(ca.handle_cookie(now, black_box(&out[..66])));
         let n = ca.seal(now, &mut buf, black_box(100)).unwrap_or(0);
         let _ = black_box(

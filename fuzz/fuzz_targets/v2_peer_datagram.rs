@@ -54,8 +54,7 @@ fn setup(rng: &mut ChaCha20Rng) -> (Peer, Vec<Vec<u8>>) {
     };
     let n = b.chan.handle_initiation(now, ticket, &b.key, &buf[..t.len], rng, &mut out).unwrap();
     let response = out[..n].to_vec();
-    let Admission::Proceed(ticket) = a.guard.admit_response(now, &response) else { unreachable!() };
-    a.chan.handle_response(now, ticket, &a.key, b.chan.addr(), &response).unwrap();
+    a.chan.handle_response(now, &mut a.guard, &a.key, b.chan.addr(), &response).unwrap();
     let t = a.chan.poll_transmit(now, &a.key, rng, &mut buf).unwrap();
     b.chan.open(now, a.chan.addr(), &mut buf[..t.len]).unwrap();
     buf[SEALED_HEADER_LEN..SEALED_HEADER_LEN + 5].copy_from_slice(b"hello");
@@ -134,9 +133,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(PeerDatagram::Response(_)) => {
-            if let Admission::Proceed(t) = b.guard.admit_response(now, &datagram) {
-                assert!(b.chan.handle_response(now, t, &b.key, src, &datagram).is_err(), "no initiation in flight");
-            }
+            let r = b.chan.handle_response(now, &mut b.guard, &b.key, src, &datagram);
+            assert!(r.is_err(), "no initiation in flight");
         }
         Ok(PeerDatagram::CookieReply(_)) => {
             assert!(b.chan.handle_cookie(now, &datagram).is_err(), "no initiation in flight");

@@ -127,10 +127,7 @@ fn peer_scenario(a: &Keypair, b: &Keypair, out: &mut Vec<(&'static str, Vec<u8>)
     let response = buf[..n].to_vec();
     out.push(("v2-response", response.clone()));
 
-    let Admission::Proceed(ticket) = guard_a.admit_response(now, &response) else {
-        panic!("admitted")
-    };
-    ca.handle_response(now, ticket, a, b_addr(), &response)
+    ca.handle_response(now, &mut guard_a, a, b_addr(), &response)
         .unwrap();
     let t = ca.poll_transmit(now, a, &mut rng_a, &mut buf).unwrap();
     let keepalive = buf[..t.len].to_vec();

@@ -208,8 +208,9 @@ impl HandshakeGuard {
         self.ticket(now)
     }
 
-    /// Screens a handshake response (to one of our initiations).
-    pub fn admit_response(&mut self, now: Instant, datagram: &[u8]) -> Admission {
+    /// Screens a handshake response (to one of our initiations). `PeerChannel::
+    /// handle_response` calls it once the response matches the initiation in flight.
+    pub(crate) fn admit_response(&mut self, now: Instant, datagram: &[u8]) -> Admission {
         match self.screen(datagram, DatagramKind::Response, RESPONSE_MAC1_OFFSET) {
             Ok(()) => self.ticket(now),
             Err(drop) => self.dropped(drop),

@@ -110,10 +110,9 @@ fn peer_handshake(rng: &mut ChaCha20Rng, now: Instant) -> ((Side, Side), (u64, u
         r.expect("a response")
     });
     let (k, _, cpu_a2) = timed(|| {
-        let Admission::Proceed(t) = a.guard.admit_response(now, &resp[..n]) else {
-            panic!("admitted")
-        };
-        let done = a.chan.handle_response(now, t, &a.key, addr(2), &resp[..n]);
+        let done = a
+            .chan
+            .handle_response(now, &mut a.guard, &a.key, addr(2), &resp[..n]);
         done.expect("completed");
         let t = a.chan.poll_transmit(now, &a.key, rng, &mut keepalive);
         t.expect("a keepalive").len

@@ -171,11 +171,13 @@ impl SecureNode {
                 }
             }
             DatagramKind::Response => {
-                if let Admission::Proceed(ticket) = self.guard.admit_response(now, bytes) {
-                    let _ = self.peers[i]
-                        .chan
-                        .handle_response(now, ticket, &self.key, from, bytes);
-                }
+                let _ = self.peers[i].chan.handle_response(
+                    now,
+                    &mut self.guard,
+                    &self.key,
+                    from,
+                    bytes,
+                );
             }
             DatagramKind::CookieReply => {
                 let _ = self.peers[i].chan.handle_cookie(now, bytes);

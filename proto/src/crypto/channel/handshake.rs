@@ -17,13 +17,13 @@ use core::net::SocketAddr;
 use rand_core::CryptoRng;
 
 use super::super::cookie;
-use super::super::guard::HandshakeTicket;
+use super::super::guard::{Admission, HandshakeGuard, HandshakeTicket};
 use super::super::keys::Keypair;
 use super::super::noise::{HandshakeState, NoiseError, IK};
 use super::session::SessionKeys;
 use super::timers::ChannelTimer;
 use super::{
-    HandshakeError, PeerChannel, Pending, HANDSHAKE_JITTER, HANDSHAKE_RETRY_INITIAL,
+    HandshakeError, PeerChannel, Pending, EXPIRE_AFTER, HANDSHAKE_JITTER, HANDSHAKE_RETRY_INITIAL,
     HANDSHAKE_RETRY_MAX, PEER_PROLOGUE, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
 };
 use crate::time::{Duration, Instant};
@@ -260,28 +260,33 @@ impl<const W: usize> PeerChannel<W> {
             },
             born: now,
         });
+        self.timers.set(ChannelTimer::Expire, now + EXPIRE_AFTER);
         Ok(RESPONSE_LEN)
     }
 
     /// Completes our handshake with the peer's response from `src`: the new session is
     /// current at once, and a keepalive confirms it to the peer. On failure nothing
     /// changed (a forged response does not end a genuine handshake in flight).
+    ///
+    /// The `guard` checks the response's `mac1` and spends from its budget, but only for
+    /// a response that answers our initiation in flight (sender and epoch): others cost
+    /// nothing.
     pub fn handle_response(
         &mut self,
         now: Instant,
-        ticket: HandshakeTicket,
+        guard: &mut HandshakeGuard,
         local: &Keypair,
         src: SocketAddr,
         datagram: &[u8],
     ) -> Result<(), HandshakeError> {
-        let _ = ticket;
-        let result = self.complete(now, local, src, datagram);
+        let result = self.complete(now, guard, local, src, datagram);
         self.counted(result)
     }
 
     fn complete(
         &mut self,
         now: Instant,
+        guard: &mut HandshakeGuard,
         local: &Keypair,
         src: SocketAddr,
         datagram: &[u8],
@@ -290,6 +295,9 @@ impl<const W: usize> PeerChannel<W> {
             return Err(HandshakeError::Malformed);
         };
         let flight = self.flight_for(msg.sender, msg.epoch)?;
+        if let Admission::Drop(why) = guard.admit_response(now, datagram) {
+            return Err(HandshakeError::Refused(why));
+        }
         let mut hs = flight.hs.clone();
         hs.read_message(local, &msg.noise, &mut [])
             .map_err(noise_error)?;

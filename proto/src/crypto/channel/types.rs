@@ -3,6 +3,7 @@
 
 use core::net::SocketAddr;
 
+use super::super::guard::GuardDrop;
 use super::super::keys::PublicKey;
 use super::super::replay::ReplayError;
 use crate::wire::DecodeError;
@@ -103,6 +104,8 @@ pub enum HandshakeError {
         /// The key it proved.
         presented: PublicKey,
     },
+    /// The handshake guard refused the message (a wrong `mac1`, or over its budget).
+    Refused(GuardDrop),
     /// The response buffer is too small; `needed` bytes would do.
     BufferTooSmall {
         /// Bytes the response needs.

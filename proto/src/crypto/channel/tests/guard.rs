@@ -103,3 +103,39 @@ fn a_sustained_flood_gets_the_configured_rate_at_most() {
         20_000
     );
 }
+
+#[test]
+fn responses_to_no_initiation_cost_no_budget() {
+    let mut d = Duo::new(34);
+    d.a.chan.connect(d.now);
+    let init = d.transmits(true).remove(0);
+    let (answers, _) = d.deliver(false, d.a.addr, &init);
+    let genuine = answers[0].clone();
+    // The same response under another epoch, with a good mac1 (A's key is public).
+    let mut other = genuine.clone();
+    other[6] ^= 2;
+    let mac1 = crate::crypto::cookie::MacKeys::new(d.a.key.public()).mac1(&other[..58]);
+    other[58..74].copy_from_slice(&mac1);
+    let now = d.now;
+    for _ in 0..1000 {
+        let r =
+            d.a.chan
+                .handle_response(now, &mut d.a.guard, &d.a.key, d.b.addr, &other);
+        assert_eq!(r, Err(HandshakeError::Unexpected));
+    }
+    assert_eq!(d.a.guard.stats().admitted, 0);
+    // A forged response for the epoch in flight is refused, and the handshake goes on.
+    let mut forged = genuine.clone();
+    forged[20] ^= 1;
+    let mac1 = crate::crypto::cookie::MacKeys::new(d.a.key.public()).mac1(&forged[..58]);
+    forged[58..74].copy_from_slice(&mac1);
+    let r =
+        d.a.chan
+            .handle_response(now, &mut d.a.guard, &d.a.key, d.b.addr, &forged);
+    assert_eq!(r, Err(HandshakeError::AuthFailed));
+    let r =
+        d.a.chan
+            .handle_response(now, &mut d.a.guard, &d.a.key, d.b.addr, &genuine);
+    assert_eq!(r, Ok(()));
+    assert_eq!(d.a.guard.stats().admitted, 2);
+}

@@ -136,11 +136,9 @@ impl Duo {
                 }
             }
             Ok(DatagramKind::Response) => {
-                if let Admission::Proceed(ticket) = side.guard.admit_response(now, datagram) {
-                    let _ = side
-                        .chan
-                        .handle_response(now, ticket, &side.key, src, datagram);
-                }
+                let _ = side
+                    .chan
+                    .handle_response(now, &mut side.guard, &side.key, src, datagram);
             }
             Ok(DatagramKind::CookieReply) => {
                 let _ = side.chan.handle_cookie(now, datagram);
