@@ -7,6 +7,7 @@
 pub mod core;
 pub mod directory;
 pub mod files;
+pub mod handshake;
 
 /// One scenario's results.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +61,7 @@ pub const SCENARIOS: &[Scenario] = &[
     ("chat", crate::client_bench::run),
     ("files", files::run),
     ("core", self::core::run),
+    ("handshake", handshake::run),
 ];
 
 /// Runs the named scenario; `None` if there is no such scenario.

@@ -7,18 +7,25 @@
 //!   tests can inject forged or garbage datagrams.
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`SecureNode`] / [`Attacker`]: a chat node whose datagrams are sealed by version 2's
+//!   peer channels, and an active attacker that sees every datagram through the
+//!   network's tap and injects altered, replayed, forged and flooding ones.
 //! - [`run_seeds`]: runs a scenario over many seeds; a failure prints its seed, and
 //!   `SIM_SEED=<seed>` replays just that one; `SIM_SEEDS=<n>` runs seeds `0..n` instead
 //!   of each scenario's default count (a soak run).
 
+mod attacker;
 mod chat;
 mod net;
 mod rng;
+mod secure;
 mod world;
 
+pub use attacker::{AttackStats, Attacker};
 pub use chat::{ChatNode, Record, SimEndpoint};
 pub use net::{InFlight, NetConfig, NetStats, Network};
 pub use rng::SimRng;
+pub use secure::{Listing, SecureNode, SecureStats, HOLD, OUTBOX};
 pub use world::{Node, World};
 
 use core::panic::AssertUnwindSafe;
