@@ -19,7 +19,8 @@
 //! **Modules.** [`wire`] is the version-1 wire format and its limits (and the new units of
 //! version 2); [`time`] the clock types; [`link`] reliable, ordered chat with one peer;
 //! [`endpoint`] every chat link of one client over one UDP socket; [`crypto`] version 2's
-//! identities, handshakes and sealed packets and frames.
+//! identities, handshakes and sealed packets and frames; [`path`] how datagrams reach a
+//! peer through NATs (hole punching, keepalives, the relay of last resort).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -31,8 +32,12 @@ pub mod endpoint;
 pub mod link;
 pub mod names;
 mod num;
+pub mod path;
 pub mod roster;
 pub mod time;
+// The table's whole interface; not every part has a user in every build.
+#[allow(dead_code)]
+mod timer;
 pub mod transfer;
 pub mod wire;
 
