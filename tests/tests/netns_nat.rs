@@ -97,7 +97,7 @@ fn observed(sock: &UdpSocket, reflector: SocketAddr) -> SocketAddr {
         sock.send_to(b"?", reflector).unwrap();
         if let Ok((n, from)) = sock.recv_from(&mut buf) {
             if from == reflector {
-                return std::str::from_utf8(&buf[..n]).unwrap().parse().unwrap();
+                return core::str::from_utf8(&buf[..n]).unwrap().parse().unwrap();
             }
         }
     }
@@ -118,7 +118,7 @@ fn reaches(from: &UdpSocket, to: &UdpSocket, dst: SocketAddr, tries: usize) -> b
     false
 }
 
-fn report(what: &str, seen: impl std::fmt::Debug) {
+fn report(what: &str, seen: impl core::fmt::Debug) {
     eprintln!("measured: {what}: {seen:?}");
 }
 
