@@ -10,7 +10,9 @@ use super::{NoPathReason, PathConfig, Route, RouteKind};
 use crate::time::Instant;
 use crate::timer::TimerTable;
 use crate::wire::v2_path::{Candidate, CandidateKind, PathCheck};
-use crate::wire::v2_peer::INITIATION_LEN;
+use crate::wire::v2_peer::{
+    INITIATION_LEN, INITIATION_MAC1_OFFSET, INITIATION_MAC2_OFFSET, RESPONSE_LEN,
+};
 use crate::wire::PeerId;
 
 /// Pongs owed at once; an older one gives way (its ping is repeated anyway).
@@ -106,6 +108,8 @@ pub struct PathAgent {
     pub(super) next_tx: u64,
     pub(super) pongs: Deque<(Route, PathCheck), PONGS>,
     pub(super) initiation: Option<[u8; INITIATION_LEN]>,
+    /// The peer's initiation we answered last (its `mac1`) and our response.
+    pub(super) answered: Option<([u8; 16], [u8; RESPONSE_LEN])>,
     /// No check leaves before this (pacing).
     pub(super) pace_until: Instant,
     pub(super) live: Liveness,
@@ -139,6 +143,7 @@ impl PathAgent {
             next_tx: 1,
             pongs: Deque::new(),
             initiation: None,
+            answered: None,
             pace_until: Instant::ZERO,
             live: Liveness::default(),
             observed: None,
@@ -219,7 +224,7 @@ impl PathAgent {
     }
 
     /// The directory's `PunchNotice`: the peer's candidates. Starts a punch round now (the
-    /// peer starts one too).
+    /// peer starts one too); in the background, a burst of checks instead.
     pub fn handle_notice(&mut self, now: Instant, candidates: &[Candidate]) {
         for c in candidates {
             let kind = match c.kind {
@@ -227,6 +232,17 @@ impl PathAgent {
                 CandidateKind::ServerReflexive => RouteKind::ServerReflexive,
             };
             self.add_route(Route::Direct(c.addr.into()), kind);
+        }
+        if self.phase == Phase::Background {
+            // A background round (ours or the peer's): a burst to every route that has
+            // not answered, in step with the peer's.
+            let selected = self.selected;
+            for c in self.checks.iter_mut() {
+                if !c.succeeded && Some(c.route) != selected {
+                    c.schedule(now, BACKGROUND_BURST);
+                }
+            }
+            return self.schedule_send();
         }
         // A round under way, or a path: the relay stays as eligible as it was.
         let fresh = now + self.config.relay_after;
@@ -248,7 +264,6 @@ impl PathAgent {
         self.phase = Phase::Punching;
         self.round_started = now;
         self.relay_ready_at = Some(relay_at);
-        self.background_wait = self.config.background_initial;
         self.events.no_path = None;
         let selected = self.selected;
         for c in self.checks.iter_mut() {
@@ -375,6 +390,28 @@ impl PathAgent {
         self.schedule_send();
     }
 
+    /// The channel answered the peer's `initiation` with `response`: kept, so a copy of
+    /// the same initiation that arrives later (again, or on another route) is answered
+    /// again ([`PathAgent::repeat_response`]). The peer sends copies to every candidate
+    /// until one response gets through; the channel answers only the first.
+    pub fn handle_response_sent(&mut self, initiation: &[u8], response: &[u8]) {
+        let mac1 = initiation.get(INITIATION_MAC1_OFFSET..INITIATION_MAC2_OFFSET);
+        if let (Some(mac1), Ok(response)) = (mac1, <[u8; RESPONSE_LEN]>::try_from(response)) {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(mac1);
+            self.answered = Some((id, response));
+        }
+    }
+
+    /// A copy of an initiation the channel refused as stale: the response to send back
+    /// the way it came if it is the initiation answered last (its `mac1` covers all of
+    /// it but the MACs). The response is smaller than the initiation: no amplifier.
+    pub fn repeat_response(&self, initiation: &[u8]) -> Option<&[u8]> {
+        let mac1 = initiation.get(INITIATION_MAC1_OFFSET..INITIATION_MAC2_OFFSET)?;
+        let (id, response) = self.answered.as_ref()?;
+        (initiation.len() == INITIATION_LEN && id[..] == *mac1).then_some(&response[..])
+    }
+
     /// The peer channel moved the peer to `addr` (an authenticated packet, the newest, came
     /// from there): check it as a peer-reflexive route.
     pub fn handle_moved(&mut self, now: Instant, addr: SocketAddr) {
@@ -395,7 +432,8 @@ impl PathAgent {
         self.relay_enabled = enabled;
         if enabled {
             if let Some(i) = self.add_route(Route::Relay, RouteKind::Relay) {
-                if self.phase == Phase::Punching || self.selected.is_none() {
+                // Checked at once if a round is under way; else with the next one.
+                if self.phase == Phase::Punching {
                     self.checks.get_mut(i).schedule(now, PUNCH_BURST);
                 }
             }

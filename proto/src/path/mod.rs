@@ -34,9 +34,10 @@
 //!    maps per destination), which is checked in turn.
 //! 5. With no direct route after [`RELAY_AFTER`], the relay (checked alongside) becomes the
 //!    path; without a relay the agent reports [`PathEvent::NoPath`]. Fast checks end after
-//!    [`PUNCH_WINDOW`]; then rounds of checks keep trying in the background, doubling from
-//!    [`BACKGROUND_INITIAL`] to [`BACKGROUND_MAX`], and a direct route that answers
-//!    replaces the relay.
+//!    [`PUNCH_WINDOW`]; then rounds keep trying in the background, doubling from
+//!    [`BACKGROUND_INITIAL`] to [`BACKGROUND_MAX`]: each asks for a rendezvous again (both
+//!    sides check in step, with the candidates the directory knows by then) and sends a
+//!    burst of checks; a direct route that answers replaces the relay.
 //!
 //! Once a path is chosen, a keepalive ping goes out whenever nothing was sent on it for
 //! [`PathConfig::keepalive`] (25 s: NAT mappings for UDP commonly last 30 s); the side
@@ -102,9 +103,9 @@ pub const KEEPALIVE_FOLLOW: Duration = Duration::from_secs(2);
 /// Data sent on the path and nothing heard back for this long: ping it.
 pub const SILENCE: Duration = Duration::from_secs(4);
 /// Liveness pings of a path that went quiet leave this far apart.
-pub const LIVENESS_INTERVAL: Duration = Duration::from_secs(1);
+pub const LIVENESS_INTERVAL: Duration = Duration::from_millis(500);
 /// Unanswered liveness pings after which a path is lost.
-pub const LIVENESS_ATTEMPTS: u8 = 5;
+pub const LIVENESS_ATTEMPTS: u8 = 8;
 /// Most routes one agent checks: the peer's candidates, three peer-reflexive ones and
 /// the relay.
 pub const MAX_ROUTES: usize = crate::wire::v2_path::MAX_CANDIDATES + 4;

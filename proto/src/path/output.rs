@@ -204,11 +204,14 @@ impl PathAgent {
         self.timers.set(Timer::Background as usize, Some(at));
     }
 
-    /// A round of background checks of every route that has not answered.
+    /// A round of background checks of every route that has not answered, and a new
+    /// rendezvous, so the peer checks in step (and the directory hands out candidates it
+    /// may have learned since).
     fn background_round(&mut self, now: Instant) {
         if self.phase != Phase::Background {
             return;
         }
+        self.events.rendezvous = true;
         let selected = self.selected;
         for c in self.checks.iter_mut() {
             if !c.succeeded && Some(c.route) != selected {

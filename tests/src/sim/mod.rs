@@ -4,9 +4,12 @@
 //!
 //! - [`SimRng`]: the only randomness, from a seed.
 //! - [`Network`] / [`NetConfig`]: the emulated network; nodes can go down and come back;
-//!   tests can inject forged or garbage datagrams.
+//!   tests can inject forged or garbage datagrams; [`Nats`] put LANs behind routers that
+//!   map and filter as real NATs do ([`NatConfig`]).
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`PathNode`]: clients behind NATs that find paths to each other (hole punching,
+//!   keepalives, the relay) and the directory that helps them, over a [`ControlBus`].
 //! - [`SecureNode`] / [`Attacker`]: a chat node whose datagrams are sealed by version 2's
 //!   peer channels, and an active attacker that sees every datagram through the
 //!   network's tap and injects altered, replayed, forged and flooding ones.
@@ -16,14 +19,20 @@
 
 mod attacker;
 mod chat;
+mod nat;
 mod net;
+mod paths;
 mod rng;
 mod secure;
 mod world;
 
 pub use attacker::{AttackStats, Attacker};
 pub use chat::{ChatNode, Record, SimEndpoint};
+pub use nat::{Filtering, Mapping, NatConfig, NatStats, Nats};
 pub use net::{InFlight, NetConfig, NetStats, Network};
+pub use paths::{
+    Bus, BusEnd, ControlBus, PathClient, PathDirectory, PathLog, PathNode, PathPeer, PATH_HOLD,
+};
 pub use rng::SimRng;
 pub use secure::{Listing, SecureNode, SecureStats, HOLD, OUTBOX};
 pub use world::{Node, World};

@@ -285,8 +285,15 @@ impl Pair {
                     let r = side
                         .chan
                         .handle_initiation(now, ticket, &side.key, &d.bytes, rng, &mut reply);
-                    if let Ok(n) = r {
-                        answer = Some(reply[..n].to_vec());
+                    match r {
+                        Ok(n) => {
+                            side.agent.handle_response_sent(&d.bytes, &reply[..n]);
+                            answer = Some(reply[..n].to_vec());
+                        }
+                        Err(crate::crypto::HandshakeError::StaleEpoch) => {
+                            answer = side.agent.repeat_response(&d.bytes).map(<[u8]>::to_vec);
+                        }
+                        Err(_) => {}
                     }
                 }
             }

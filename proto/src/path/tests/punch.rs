@@ -221,3 +221,37 @@ fn checks_are_paced_bounded_and_copy_the_handshake_until_a_session() {
     assert_eq!(stats.pings, 0);
     assert_eq!(stats.initiation_copies, sent.len() as u64);
 }
+
+#[test]
+fn a_relay_grant_before_anything_is_wanted_sends_nothing() {
+    let mut p = Pair::new(8, open_internet());
+    let now = p.now;
+    let config = PathConfig::DEFAULT;
+    let mut agent = PathAgent::new(config, PeerId(1), PeerId(2), None, false);
+    agent.set_relay(now, true);
+    let mut buf = [0u8; MAX_DATAGRAM];
+    assert_eq!(agent.poll_transmit(now, &mut p.a.chan, &mut buf), Ok(None));
+    assert_eq!(agent.poll_timeout(), None);
+    // Wanted: the relay is checked with the rest.
+    agent.want(now);
+    assert_eq!(agent.poll_event(), Some(PathEvent::Rendezvous));
+    assert!(agent.poll_timeout().is_some());
+}
+
+#[test]
+fn a_copy_of_an_answered_initiation_gets_the_same_response() {
+    let mut p = Pair::new(9, open_internet());
+    let now = p.now;
+    p.a.agent.want(now);
+    p.run_for(ms(200));
+    // B answered A's initiation once; the response is kept for copies of it.
+    let initiation = p.a.agent.initiation.expect("A made an initiation");
+    let response = p.b.agent.repeat_response(&initiation).expect("kept");
+    assert_eq!(response.len(), crate::wire::v2_peer::RESPONSE_LEN);
+    let mut other = initiation;
+    other[10] ^= 1;
+    assert_eq!(p.b.agent.repeat_response(&other[..100]), None);
+    let mut forged_mac = initiation;
+    forged_mac[110] ^= 1;
+    assert_eq!(p.b.agent.repeat_response(&forged_mac), None);
+}
