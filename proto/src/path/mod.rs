@@ -67,6 +67,7 @@ mod bucket;
 mod candidates;
 mod checks;
 mod output;
+mod received;
 mod relay_client;
 pub mod server;
 

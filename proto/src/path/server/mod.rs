@@ -160,8 +160,9 @@ pub struct PunchNotices {
     pub to_peer: PathServerMsg,
 }
 
-/// The directory's side of paths over caller-lent slots `S`.
-#[derive(Debug)]
+/// The directory's side of paths over caller-lent slots `S`. A clone holds the same
+/// state (fuzzing starts many runs from one).
+#[derive(Debug, Clone)]
 pub struct PathServer<S> {
     slots: S,
     config: RelayConfig,
