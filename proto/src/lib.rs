@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod cluster;
 pub mod control;
 pub mod directory;
 pub mod endpoint;

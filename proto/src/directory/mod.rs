@@ -12,6 +12,8 @@
 //! live in a chained hash index whose bucket heads and links are stored inside the slots
 //! themselves (no second table to lend).
 
+#[cfg(test)]
+mod ids_tests;
 mod slot;
 #[cfg(test)]
 mod tests;
@@ -105,9 +107,52 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         addr: WireAddr,
         tag: u32,
     ) -> Result<Login, JoinError> {
+        self.insert(now, name, addr, None, tag)
+    }
+
+    /// Like [`Directory::join`] under an id the caller chose (a cluster hands out ids
+    /// that every server's table shares). `JoinError::IdTaken` if that id is online or
+    /// is the server's own. Do not mix with [`Directory::join`] in one table: its ids
+    /// are not checked against these.
+    pub fn join_as(
+        &mut self,
+        now: Instant,
+        name: &str,
+        addr: WireAddr,
+        id: PeerId,
+        tag: u32,
+    ) -> Result<Login, JoinError> {
+        self.insert(now, name, addr, Some(id), tag)
+    }
+
+    /// Adds a peer whose liveness someone else tracks (a user of another server of a
+    /// cluster): like [`Directory::join_as`], but it never expires here.
+    pub fn join_remote(
+        &mut self,
+        name: &str,
+        addr: WireAddr,
+        id: PeerId,
+        tag: u32,
+    ) -> Result<Delta, JoinError> {
+        let never = Instant::from_micros(u64::MAX);
+        self.insert(never, name, addr, Some(id), tag)
+            .map(|login| login.delta)
+    }
+
+    fn insert(
+        &mut self,
+        now: Instant,
+        name: &str,
+        addr: WireAddr,
+        given: Option<PeerId>,
+        tag: u32,
+    ) -> Result<Login, JoinError> {
         let name = UserName::new(name).map_err(JoinError::InvalidName)?;
         if self.find(name.as_str()).is_some() {
             return Err(JoinError::NameTaken);
+        }
+        if given.is_some_and(|id| id == PeerId::SERVER || self.index_of(id).is_some()) {
+            return Err(JoinError::IdTaken);
         }
         let index = self.free;
         if index == NIL {
@@ -120,9 +165,23 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         let slots = self.slots.as_mut();
         self.free = slots[index as usize].next;
         self.high = self.high.max(index + 1);
-        let id = slots[index as usize].occupy(index, cap, name, addr, token, now, tag);
+        let slot = &mut slots[index as usize];
+        let id = match given {
+            Some(id) => {
+                slot.occupy_as(id, name, addr, token, now, tag);
+                id
+            }
+            None => slot.occupy(index, cap, name, addr, token, now, tag),
+        };
         slots[index as usize].next = slots[bucket].head;
         slots[bucket].head = index;
+        if given.is_some() {
+            let bucket = self.id_bucket(id);
+            let slots = self.slots.as_mut();
+            slots[index as usize].keyed = true;
+            slots[index as usize].id_next = slots[bucket].id_head;
+            slots[bucket].id_head = index;
+        }
         self.len += 1;
         let delta = self.bump(DeltaKind::Joined, self.record(index));
         Ok(Login {
@@ -171,6 +230,37 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         }
         slot.addr = observed;
         Ok(Some(self.bump(DeltaKind::Moved, self.record(index))))
+    }
+
+    /// Publishes `addr` for `id` without a probe (a cluster peer that moved on its own
+    /// server). `None` if no one online has that id or the address is unchanged.
+    pub fn set_addr(&mut self, id: PeerId, addr: WireAddr) -> Option<Delta> {
+        let index = self.index_of(id)?;
+        let slot = &mut self.slots.as_mut()[index as usize];
+        if slot.addr == addr {
+            return None;
+        }
+        slot.addr = addr;
+        Some(self.bump(DeltaKind::Moved, self.record(index)))
+    }
+
+    /// Replaces the caller's tag of `id`; `false` if no one online has that id.
+    pub fn set_tag(&mut self, id: PeerId, tag: u32) -> bool {
+        match self.index_of(id) {
+            Some(i) => {
+                self.slots.as_mut()[i as usize].tag = tag;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The first online peer in slot `from` or after it, with its slot and tag: walk the
+    /// table with `scan(slot + 1)`; removing the peer just returned does not disturb it.
+    pub fn scan(&self, from: usize) -> Option<(usize, PeerRecord, u32)> {
+        let slots = &self.slots.as_ref()[..self.high as usize];
+        let i = from + slots.get(from..)?.iter().position(Slot::is_used)?;
+        Some((i, slots[i].record(), slots[i].tag))
     }
 
     /// The peer with this id.
@@ -282,8 +372,25 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
             return None;
         }
         let index = raw % self.cap;
-        let s = &self.slots.as_ref()[index as usize];
-        (s.is_used() && s.id == id).then_some(index)
+        let slots = self.slots.as_ref();
+        let s = &slots[index as usize];
+        if s.is_used() && s.id == id {
+            return Some(index);
+        }
+        // Not where `join` would have put it: an id given to `join_as`, or no one.
+        let mut i = slots[self.id_bucket(id)].id_head;
+        while i != NIL {
+            if slots[i as usize].id == id {
+                return Some(i);
+            }
+            i = slots[i as usize].id_next;
+        }
+        None
+    }
+
+    fn id_bucket(&self, id: PeerId) -> usize {
+        let h = crate::names::user::mix64(u64::from(id.0) ^ self.hash_seed);
+        ((u128::from(h) * u128::from(self.cap)) >> 64) as usize
     }
 
     fn record(&self, index: u32) -> PeerRecord {
@@ -321,9 +428,31 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
                 slots[i as usize].next = after;
             }
         }
+        if slots[index as usize].keyed {
+            self.unlink_id(index);
+        }
+        let slots = self.slots.as_mut();
         slots[index as usize].vacate(self.free);
         self.free = index;
         self.len -= 1;
+    }
+
+    /// Removes slot `index` from its id-bucket chain.
+    fn unlink_id(&mut self, index: u32) {
+        let bucket = self.id_bucket(self.slots.as_ref()[index as usize].id);
+        let slots = self.slots.as_mut();
+        let after = slots[index as usize].id_next;
+        if slots[bucket].id_head == index {
+            slots[bucket].id_head = after;
+            return;
+        }
+        let mut i = slots[bucket].id_head;
+        while i != NIL && slots[i as usize].id_next != index {
+            i = slots[i as usize].id_next;
+        }
+        if i != NIL {
+            slots[i as usize].id_next = after;
+        }
     }
 
     fn bump(&mut self, kind: DeltaKind, peer: PeerRecord) -> Delta {
