@@ -81,6 +81,9 @@ pub struct ClusterConfig {
     pub retry_max: Duration,
     /// A store call that takes longer than this has failed (the host enforces it).
     pub op_timeout: Duration,
+    /// About how many changes the store's stream keeps (`XADD … MAXLEN ~`): a server
+    /// further behind than this finds a gap and loads the presence set again.
+    pub stream_len: u32,
 }
 
 impl ClusterConfig {
@@ -97,6 +100,7 @@ impl ClusterConfig {
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(2),
             op_timeout: heartbeat,
+            stream_len: 100_000,
         }
     }
 }

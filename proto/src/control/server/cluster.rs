@@ -219,6 +219,8 @@ pub(super) struct Cluster {
     pub(super) mark: u32,
     head: u32,
     tail: u32,
+    /// Ops handed out and not answered yet.
+    out: u32,
     events: Deque<ClusterEvent, EVENTS>,
     wake: bool,
 }
@@ -232,9 +234,12 @@ where
     /// Joins a cluster: from now on logins are claimed in the store, and this server
     /// lists the users of every server of the cluster. Call before the first connection.
     pub fn enable_cluster(&mut self, now: Instant, config: ClusterConfig) {
+        let mut feed = ChangeFeed::new(config.gap_grace);
+        // The first load is asked for here.
+        let _ = feed.poll_resync();
         self.cluster = Some(Cluster {
             config,
-            feed: ChangeFeed::new(config.gap_grace),
+            feed,
             up: false,
             load: Some(now),
             loading: false,
@@ -248,6 +253,7 @@ where
             mark: 0,
             head: u32::MAX,
             tail: u32::MAX,
+            out: 0,
             events: Deque::new(),
             wake: true,
         });
@@ -278,9 +284,30 @@ where
         self.cluster.as_mut()?.events.pop_front()
     }
 
+    /// Whether no store work is queued or out (a host shutting down waits for that,
+    /// briefly, so that leases are released rather than left to expire).
+    pub fn is_store_idle(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| c.head == u32::MAX && c.out == 0)
+    }
+
+    /// The stream could not be read: the store is treated as failed.
+    pub fn handle_store_failed(&mut self, now: Instant) {
+        self.store_failed(now);
+    }
+
     /// The next thing to do with the store, if any is due now.
     #[must_use]
     pub fn poll_store_op(&mut self, now: Instant) -> Option<StoreOp> {
+        let op = self.next_store_op(now);
+        if let (Some(_), Some(cl)) = (op, self.cluster.as_mut()) {
+            cl.out += 1;
+        }
+        op
+    }
+
+    fn next_store_op(&mut self, now: Instant) -> Option<StoreOp> {
         let cl = self.cluster.as_mut()?;
         if !cl.loading && cl.load.is_some_and(|at| at <= now) {
             cl.loading = true;
@@ -313,6 +340,7 @@ where
         let Some(cl) = self.cluster.as_mut() else {
             return;
         };
+        cl.out = cl.out.saturating_sub(1);
         match reply {
             Ok(_) => cl.touch(now),
             Err(StoreFailed) => self.store_failed(now),
@@ -448,7 +476,8 @@ where
         let Some(cl) = self.cluster.as_mut() else {
             return;
         };
-        if cl.load.is_none() {
+        // A load under way covers the request: its set resets the feed.
+        if cl.load.is_none() && !cl.loading {
             cl.load = Some(now);
             cl.wake = true;
             cl.push(ClusterEvent::Loading(why));
@@ -462,8 +491,10 @@ where
         let Some(cl) = self.cluster.as_mut() else {
             return;
         };
+        if core::mem::take(&mut cl.loading) {
+            cl.out = cl.out.saturating_sub(1);
+        }
         cl.up = true;
-        cl.loading = false;
         cl.retry = cl.config.retry_min;
         cl.last_ok = now;
         cl.drop_at = None;
