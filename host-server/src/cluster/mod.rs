@@ -13,8 +13,10 @@
 //! support; we checked `cargo info` (redis 1.2.2, fred 10.1.0). `redis` (redis-rs) is
 //! the de facto standard and does exactly what is needed — scripts invoked by SHA1 and
 //! loaded again when Redis answers `NOSCRIPT` (after a restart), plain commands for
-//! `XREAD`, a multiplexed connection with connect and response timeouts — with default
-//! features off it adds about ten small crates, and its MSRV (1.85) is ours. `fred`
+//! `XREAD`, a multiplexed connection with connect and response timeouts. With default
+//! features off it adds about fifteen small crates (`url` among them; `idna_adapter` is
+//! locked at 1.0.0, ASCII host names only, so that `url` does not pull in the ICU
+//! tables), and redis 1.2.2 is the newest release for our MSRV (1.85). `fred`
 //! brings its own reconnection policies, pools, `parking_lot`, `rand` 0.8, `semver`
 //! and more; its automatic reconnects and retries would make timing decisions that
 //! belong to the core (how long the store may be away before remote users go, how
