@@ -83,7 +83,9 @@ fn three_servers_one_redis_one_list_with_failover() {
     let mut cole = client("cole", &[&c, &b, &a]);
 
     // Every client lists every other, whichever server it is on.
-    for cl in [&mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole] {
+    for cl in [
+        &mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole,
+    ] {
         let want = others(&names, &cl.name.clone());
         cl.expect_peers(&want);
     }
@@ -97,7 +99,9 @@ fn three_servers_one_redis_one_list_with_failover() {
 
     // A name held on A is refused on B.
     let mut twin = ChatClient::spawn(b.addr, "ALICE").expect("spawn peerchat");
-    let status = twin.wait_exit(Duration::from_secs(20)).expect("refused client exits");
+    let status = twin
+        .wait_exit(Duration::from_secs(20))
+        .expect("refused client exits");
     assert!(!status.success());
     assert!(twin.stderr().contains("name is taken"), "{}", twin.stderr());
 
@@ -123,7 +127,9 @@ fn three_servers_one_redis_one_list_with_failover() {
         cl.expect_event("reconnected");
         cl.expect_event("peers");
     }
-    for cl in [&mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole] {
+    for cl in [
+        &mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole,
+    ] {
         let want = others(&names, &cl.name.clone());
         cl.expect_peers(&want);
     }
@@ -140,6 +146,7 @@ fn three_servers_one_redis_one_list_with_failover() {
     // Redis restarted (empty): remote users vanish with a reason in the logs, then the
     // cluster converges again without any server restarting.
     redis.stop();
+    let stopped = Instant::now();
     let deadline = Instant::now() + HEARTBEAT * 3 + SLACK * 5;
     for cl in [&mut alice, &mut amy, &mut ben] {
         expect_gone(cl, &["carol", "cole", "bob"], deadline);
@@ -151,12 +158,23 @@ fn three_servers_one_redis_one_list_with_failover() {
         let log = server.log();
         assert!(log.contains("cluster store unreachable"), "{log}");
     }
+    eprintln!(
+        "without Redis, remote users left the lists after {:?}",
+        stopped.elapsed()
+    );
     redis.restart();
-    for cl in [&mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole] {
+    let restarted = Instant::now();
+    for cl in [
+        &mut alice, &mut amy, &mut bob, &mut ben, &mut carol, &mut cole,
+    ] {
         let want = others(&names, &cl.name.clone());
         cl.expect_peers(&want);
     }
     assert_eq!(redis.command(&["HLEN", "{peerchat}:users"]).unwrap(), "6");
+    eprintln!(
+        "the cluster converged {:?} after Redis restarted",
+        restarted.elapsed()
+    );
     // The stream flows again: a new login on C is seen on A, and chat across works.
     let mut dan = client("dan", &[&c]);
     alice.expect_peers(&["dan"]);

@@ -56,6 +56,9 @@ local function drop(folded, lease, why)
 end
 local function grant(folded, id, owner, addr, name, key, ttl, now)
   local lease = tostring(id) .. ' ' .. owner .. ' ' .. addr .. ' ' .. name .. ' ' .. key
+  if tonumber(redis.call('GET', next_id) or '0') < tonumber(id) then
+    redis.call('SET', next_id, tostring(id))
+  end
   redis.call('HSET', users, folded, lease)
   redis.call('ZADD', expiry, now + ttl, folded)
   redis.call('HSET', ids, tostring(id), folded)
@@ -148,15 +151,16 @@ end
 return 0
 "#;
 
-/// Ends up to `limit` expired leases. ARGV: maxlen, limit. Returns `{count, ms}`: how
-/// many ended and when the earliest lease left expires (-1: none left).
+/// Ends up to `limit` expired leases. ARGV: maxlen, limit. Returns
+/// `{count, ms, seq}`: how many ended, when the earliest lease left expires (-1: none
+/// left), and the last change number.
 const SWEEP: &str = r#"
 local now = now_ms()
 local count = sweep(tonumber(ARGV[2]), now)
 local first = redis.call('ZRANGE', expiry, 0, 0, 'WITHSCORES')
 local next_ms = -1
 if first[2] then next_ms = math.max(0, tonumber(first[2]) - now) end
-return {count, next_ms}
+return {count, next_ms, tonumber(redis.call('GET', seq_key) or '0')}
 "#;
 
 /// Sweeps every expired lease, then returns the presence set with the change number

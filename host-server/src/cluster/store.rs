@@ -236,9 +236,10 @@ fn sweep_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
         .collect::<Option<Vec<i64>>>()
         .as_deref()
     {
-        Some([count, next_ms]) => Ok(StoreReply::Swept {
+        Some([count, next_ms, head]) => Ok(StoreReply::Swept {
             count: u32::try_from(*count).unwrap_or(u32::MAX),
             next_expiry: u64::try_from(*next_ms).ok().map(CoreDuration::from_millis),
+            head: u64::try_from(*head).map_err(|_| StoreFailed)?,
         }),
         _ => Err(StoreFailed),
     }

@@ -13,6 +13,11 @@
 //!   server loads the whole presence set and its sequence number again, and the feed
 //!   continues after it ([`ChangeFeed::handle_snapshot`]). Changes the stream still
 //!   delivers after that point are applied; older ones are dropped.
+//! - the store's own last number, when the server learns it
+//!   ([`ChangeFeed::handle_head`], from every sweep): if it is ahead of what was
+//!   applied, the changes in between are missing — a gap as well, even if no later
+//!   change ever comes to reveal it (the last changes were lost, or the reader stalled);
+//!   if it is behind, the store lost its data and numbers afresh: a resync too.
 //!
 //! Before the first presence set (and after [`ChangeFeed::reset`], when the store was
 //! lost and may have been replaced by an empty one) nothing is applied: changes are held
@@ -39,6 +44,14 @@ pub enum Resync {
     },
     /// More early changes arrived than can be held.
     Overflow,
+    /// The store's numbering is behind what was applied: it lost its data (a restart
+    /// without persistence) and numbers its changes afresh.
+    Restarted {
+        /// The store's last change number.
+        head: u64,
+        /// The last number applied here.
+        applied: u64,
+    },
 }
 
 impl core::fmt::Display for Resync {
@@ -49,6 +62,12 @@ impl core::fmt::Display for Resync {
                 write!(f, "change {expected} missing (got {got})")
             }
             Resync::Overflow => f.write_str("too many changes after a gap"),
+            Resync::Restarted { head, applied } => {
+                write!(
+                    f,
+                    "the store is at change {head}, behind {applied}: it lost its data"
+                )
+            }
         }
     }
 }
@@ -59,6 +78,8 @@ pub struct ChangeFeed {
     /// The last applied sequence number; `None` until a presence set was loaded.
     applied: Option<u64>,
     held: [Option<Change>; REORDER],
+    /// The highest sequence number known to exist (held changes, the store's head).
+    known: u64,
     /// When the current gap opened.
     gap_since: Option<Instant>,
     grace: Duration,
@@ -72,6 +93,7 @@ impl ChangeFeed {
         ChangeFeed {
             applied: None,
             held: [None; REORDER],
+            known: 0,
             gap_since: None,
             grace,
             resync: Some(Resync::Start),
@@ -108,8 +130,24 @@ impl ChangeFeed {
         if !self.hold(change) {
             self.resync.get_or_insert(Resync::Overflow);
         }
+        self.known = self.known.max(change.seq);
         self.gap_since.get_or_insert(now);
         None
+    }
+
+    /// The store's last change number is `head` (as of a moment after everything
+    /// already read was written): changes up to it must come.
+    pub fn handle_head(&mut self, now: Instant, head: u64) {
+        let Some(applied) = self.applied else {
+            return;
+        };
+        if head > applied {
+            self.known = self.known.max(head);
+            self.gap_since.get_or_insert(now);
+        } else if head < applied {
+            self.resync
+                .get_or_insert(Resync::Restarted { head, applied });
+        }
     }
 
     /// The next held change that is now in order, if any.
@@ -130,7 +168,7 @@ impl ChangeFeed {
                 Some(change)
             }
             None => {
-                if self.held.iter().all(Option::is_none) {
+                if applied >= self.known {
                     self.gap_since = None;
                 }
                 None
@@ -149,7 +187,16 @@ impl ChangeFeed {
                 *slot = None;
             }
         }
-        if self.held.iter().any(Option::is_some) {
+        // Changes held beyond the set come next; a head from the old numbering of a
+        // store that started again counts no more.
+        self.known = self
+            .held
+            .iter()
+            .flatten()
+            .map(|c| c.seq)
+            .max()
+            .unwrap_or(seq);
+        if self.known > seq {
             self.gap_since = Some(now);
         }
     }
@@ -159,6 +206,7 @@ impl ChangeFeed {
     pub fn reset(&mut self) {
         self.applied = None;
         self.held = [None; REORDER];
+        self.known = 0;
         self.gap_since = None;
         self.resync = Some(Resync::Start);
     }
@@ -179,7 +227,7 @@ impl ChangeFeed {
             let got = self.held.iter().flatten().map(|c| c.seq).min();
             self.resync.get_or_insert(Resync::Gap {
                 expected: applied + 1,
-                got: got.unwrap_or(applied + 1),
+                got: got.unwrap_or(self.known),
             });
         }
     }

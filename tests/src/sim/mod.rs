@@ -7,18 +7,25 @@
 //!   tests can inject forged or garbage datagrams.
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`ClusterSim`]: a directory cluster — server cores in cluster mode, a model of
+//!   the store ([`SimStore`]) and failing-over clients — with its change stream carried
+//!   over a [`Network`].
 //! - [`run_seeds`]: runs a scenario over many seeds; a failure prints its seed, and
 //!   `SIM_SEED=<seed>` replays just that one; `SIM_SEEDS=<n>` runs seeds `0..n` instead
 //!   of each scenario's default count (a soak run).
 
 mod chat;
+mod cluster;
 mod net;
 mod rng;
+mod store;
 mod world;
 
 pub use chat::{ChatNode, Record, SimEndpoint};
+pub use cluster::{ClusterSim, CLUSTER_HEARTBEAT};
 pub use net::{InFlight, NetConfig, NetStats, Network};
 pub use rng::SimRng;
+pub use store::SimStore;
 pub use world::{Node, World};
 
 use core::panic::AssertUnwindSafe;

@@ -128,3 +128,41 @@ fn a_lost_store_forgets_its_numbering() {
 }
 
 extern crate std;
+
+#[test]
+fn a_head_ahead_of_the_applied_changes_is_a_gap_even_with_nothing_held() {
+    let mut f = synced_at(10);
+    f.handle_head(ms(5), 10);
+    assert_eq!(f.poll_timeout(), None, "up to date");
+    f.handle_head(ms(5), 12);
+    assert_eq!(f.poll_timeout(), Some(ms(105)));
+    // The changes come: no resync.
+    assert_eq!(feed(&mut f, ms(6), &[11, 12]), [11, 12]);
+    assert_eq!(f.poll_next(), None);
+    assert_eq!(f.poll_timeout(), None);
+    // They do not: the gap is reported with the head.
+    f.handle_head(ms(7), 14);
+    f.handle_timeout(ms(107));
+    assert_eq!(
+        f.poll_resync(),
+        Some(Resync::Gap {
+            expected: 13,
+            got: 14
+        })
+    );
+}
+
+#[test]
+fn a_head_behind_the_applied_changes_means_the_store_started_over() {
+    let mut f = synced_at(10);
+    f.handle_head(ms(1), 3);
+    assert_eq!(
+        f.poll_resync(),
+        Some(Resync::Restarted {
+            head: 3,
+            applied: 10
+        })
+    );
+    f.handle_snapshot(ms(2), 3);
+    assert_eq!(feed(&mut f, ms(3), &[4]), [4]);
+}

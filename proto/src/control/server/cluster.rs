@@ -113,8 +113,8 @@ pub enum StoreOp {
         /// The id it was held under.
         id: PeerId,
     },
-    /// Remove up to `limit` expired leases, publishing their `Left`:
-    /// [`StoreReply::Swept`].
+    /// Remove up to `limit` expired leases, publishing their `Left`, and tell the last
+    /// change number: [`StoreReply::Swept`].
     Sweep {
         /// Most leases to remove.
         limit: u32,
@@ -146,6 +146,9 @@ pub enum StoreReply {
         count: u32,
         /// When the earliest lease left would expire, from now.
         next_expiry: Option<Duration>,
+        /// The store's last change number: a server that has not applied up to it is
+        /// behind (and loads the presence set if the changes do not come).
+        head: u64,
     },
 }
 
@@ -217,6 +220,9 @@ pub(super) struct Cluster {
     renew_from: Option<usize>,
     /// The current presence-set load (remote entries it saw carry it in their tag).
     pub(super) mark: u32,
+    /// The last change number applied (kept across store failures: a presence set
+    /// numbered below it comes from a store that started over).
+    pub(super) last_seq: u64,
     head: u32,
     tail: u32,
     /// Ops handed out and not answered yet.
@@ -251,6 +257,7 @@ where
             renew_at: now + config.renew_interval,
             renew_from: None,
             mark: 0,
+            last_seq: 0,
             head: u32::MAX,
             tail: u32::MAX,
             out: 0,
@@ -267,6 +274,11 @@ where
     /// Whether the store answers (in cluster mode).
     pub fn is_store_up(&self) -> bool {
         self.cluster.as_ref().is_some_and(|c| c.up)
+    }
+
+    /// The last cluster change applied here (`None` while no presence set is loaded).
+    pub fn cluster_seq(&self) -> Option<u64> {
+        self.cluster.as_ref()?.feed.applied()
     }
 
     /// Whether store work may be due since the last call: drain
@@ -554,6 +566,9 @@ where
             return;
         };
         cl.sweeping = false;
+        if let Ok(StoreReply::Swept { head, .. }) = reply {
+            cl.feed.handle_head(now, head);
+        }
         let pause = match reply {
             Ok(StoreReply::Swept { count, .. }) if count >= limit => Duration::ZERO,
             Ok(StoreReply::Swept {
@@ -591,7 +606,7 @@ where
         c.id = id;
         // The store says the name and id are ours now: entries here that say otherwise
         // are stale (their `Left` is still on its way).
-        self.evict_stale(name, id);
+        self.evict_stale(name, id, seq);
         match self
             .dir
             .join_as(now, name.as_str(), published, id, i as u32)

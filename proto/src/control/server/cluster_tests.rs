@@ -51,6 +51,7 @@ fn server() -> TestServer {
         let nothing = StoreReply::Swept {
             count: 0,
             next_expiry: None,
+            head: 0,
         };
         s.handle_store_reply(ms(0), op, Ok(nothing));
     }
@@ -418,6 +419,7 @@ fn sweeps_follow_the_earliest_expiry_and_repeat_while_there_is_more() {
     let reply = StoreReply::Swept {
         count: 256,
         next_expiry: None,
+        head: 0,
     };
     s.handle_store_reply(ms(1001), sweep, Ok(reply));
     assert_eq!(
@@ -428,6 +430,7 @@ fn sweeps_follow_the_earliest_expiry_and_repeat_while_there_is_more() {
     let reply = StoreReply::Swept {
         count: 1,
         next_expiry: Some(Duration::from_millis(300)),
+        head: 0,
     };
     s.handle_store_reply(ms(1002), sweep, Ok(reply));
     assert_eq!(drain_ops(&mut s, ms(1301)), []);

@@ -15,7 +15,9 @@
 //!   *after* its own (by change number); an older one is stale, its `Left` follows.
 //! - **A presence set replaces what it covers.** Remote entries are marked with the
 //!   load that saw them; after a load, those it did not see are removed. Local users
-//!   missing from it are claimed again by the renewal that follows every load.
+//!   missing from it are claimed again by the renewal that follows every load. A set
+//!   numbered below the last change applied comes from a store that lost its data:
+//!   local users' claim numbers are forgotten (any lease on their names is newer).
 
 use super::cluster::{ClusterEvent, REMOTE};
 use super::Server;
@@ -61,6 +63,16 @@ where
         };
         cl.mark = cl.mark.wrapping_add(1) & !REMOTE;
         let node = cl.config.node;
+        let renumbered = seq < cl.last_seq;
+        cl.last_seq = seq;
+        if renumbered {
+            // The store lost its data: our claims' numbers mean nothing in its new
+            // numbering. Until the renewal after this load claims them again, any
+            // lease the store holds on their names is newer.
+            for c in self.conns.as_mut() {
+                c.store.lease_seq = 0;
+            }
+        }
         for lease in leases {
             if lease.owner != node {
                 self.upsert(&lease, seq);
@@ -87,14 +99,14 @@ where
         }
     }
 
-    /// The store granted this server `name` as `id`: entries here that disagree are
-    /// stale, and go.
-    pub(super) fn evict_stale(&mut self, name: UserName, id: PeerId) {
+    /// The store granted this server `name` as `id` at change `seq`: entries here that
+    /// disagree are stale, and go.
+    pub(super) fn evict_stale(&mut self, name: UserName, id: PeerId, seq: u64) {
         if let Some(other) = self.dir.find(name.as_str()) {
-            self.evict(other);
+            self.give_way(other, seq);
         }
         if self.dir.get(id).is_some() {
-            self.evict(id);
+            self.give_way(id, seq);
         }
     }
 
@@ -105,9 +117,11 @@ where
     }
 
     fn apply(&mut self, change: &Change) {
-        let Some(node) = self.cluster.as_ref().map(|cl| cl.config.node) else {
+        let Some(cl) = self.cluster.as_mut() else {
             return;
         };
+        cl.last_seq = change.seq;
+        let node = cl.config.node;
         let lease = &change.lease;
         match change.kind {
             ChangeKind::Joined | ChangeKind::Moved if lease.owner != node => {
@@ -133,17 +147,14 @@ where
                 self.dir.set_tag(id, mark);
                 return;
             }
-            if tag & REMOTE == 0 && seq <= self.conns.as_ref()[tag as usize].store.lease_seq {
-                return; // older than our own claim: its end is on its way
+            if !self.give_way(id, seq) {
+                return;
             }
-            self.evict(id);
         }
-        if self.dir.get(lease.id).is_some() {
-            let tag = self.dir.tag(lease.id).unwrap_or(REMOTE);
-            if tag & REMOTE == 0 {
-                return; // our user's id: ids are never reused, so this is stale
-            }
-            self.evict(lease.id);
+        // The id under another name: the store hands out an id again once its lease
+        // ended (and after it lost its data, ids start over).
+        if self.dir.get(lease.id).is_some() && !self.give_way(lease.id, seq) {
+            return;
         }
         match self
             .dir
@@ -167,6 +178,20 @@ where
                 self.evict(lease.id);
             }
         }
+    }
+
+    /// Entry `id` stands in the way of a lease the store granted at change `seq`: a
+    /// remote entry goes (its lease ended unseen); a local user goes only if `seq` is
+    /// later than its own claim (else the change is older, and its end follows).
+    /// Returns whether the way is clear.
+    fn give_way(&mut self, id: PeerId, seq: u64) -> bool {
+        if let Some(tag) = self.dir.tag(id).filter(|t| t & REMOTE == 0) {
+            if seq <= self.conns.as_ref()[tag as usize].store.lease_seq {
+                return false;
+            }
+        }
+        self.evict(id);
+        true
     }
 
     /// One of our leases expired before it was renewed; if its user is still here,

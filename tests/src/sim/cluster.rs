@@ -1,0 +1,634 @@
+//! A simulated directory cluster on the seeded harness: several server cores in
+//! cluster mode, the store model ([`SimStore`]), and control clients that fail over
+//! between the servers, all under one virtual clock.
+//!
+//! - Store calls travel reliably with a random delay; a store that is down, or a server
+//!   cut off from it, answers every call with a failure.
+//! - The change stream reaches each server through the harness's [`Network`]: changes
+//!   can be lost (a gap), duplicated, reordered and delayed, as configured.
+//! - Servers can be killed (their clients fail over; their leases expire and are swept
+//!   by the others) and started again under a new node id; the store can go down and
+//!   come back, with or without its data.
+//!
+//! [`ClusterSim::check`] says whether every list agrees with the store's live leases.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::{BTreeMap, BTreeSet};
+
+use peerchat_proto::cluster::{Change, ClusterConfig, NodeId};
+use peerchat_proto::control::client::{Action, Client, ClientConfig};
+use peerchat_proto::control::server::{
+    Conn, ConnId, Record, Server, ServerConfig, StoreFailed, StoreOp, StoreReply, Transmit,
+};
+use peerchat_proto::directory::Slot;
+use peerchat_proto::time::{Duration, Instant};
+use peerchat_proto::wire::{WireAddr, MAX_CLIENT_FRAME};
+
+use super::store::{Loaded, SimStore};
+use super::{NetConfig, Network, SimRng};
+
+type Node = Server<Vec<Slot>, Vec<Conn>, Vec<Record>>;
+
+/// The simulation's step.
+const STEP: Duration = Duration::from_millis(5);
+/// The servers' heartbeat (a lease lives three).
+pub const CLUSTER_HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often a server's stream reader polls the store.
+const READ_EVERY: Duration = Duration::from_millis(10);
+
+/// A store call or its answer on the way.
+enum Call {
+    ToStore(StoreOp),
+    Answer(StoreOp, Result<StoreReply, StoreFailed>),
+    Loaded(Result<Loaded, StoreFailed>),
+}
+
+struct SimServer {
+    core: Node,
+    node: NodeId,
+    alive: bool,
+    /// Cut off from the store (the others still reach it).
+    cut: bool,
+    /// Where its stream reader is; `None` until a presence set says.
+    cursor: Option<usize>,
+    /// Bumped on restart: calls of the old process are dropped.
+    generation: u32,
+    addr: SocketAddr,
+}
+
+struct Link {
+    server: usize,
+    generation: u32,
+    conn: ConnId,
+}
+
+struct SimClient {
+    name: String,
+    client: Client<64>,
+    /// Server indexes in the order this client tries them.
+    servers: Vec<usize>,
+    link: Option<Link>,
+    /// Whether the scenario wants it logged in (it quits otherwise).
+    wanted: bool,
+    /// When it was refused for good (a new session's name still held by the lease of
+    /// the last one, which had no chance to release it): the user tries again later.
+    refused_at: Option<Instant>,
+}
+
+/// The simulated cluster.
+pub struct ClusterSim {
+    now: Instant,
+    rng: SimRng,
+    /// The store model.
+    pub store: SimStore,
+    store_up: bool,
+    servers: Vec<SimServer>,
+    clients: Vec<SimClient>,
+    /// Change delivery from the store to the servers.
+    pub net: Network,
+    calls: Vec<(Instant, usize, u32, Call)>,
+    store_addr: SocketAddr,
+    next_node: u64,
+}
+
+fn addr(host: u8, port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, host)), port)
+}
+
+fn new_node(node: NodeId, now: Instant, seed: u64) -> Node {
+    let mut config = ServerConfig::new([seed as u8; 32]);
+    config.heartbeat = CLUSTER_HEARTBEAT;
+    config.sweep_interval = Duration::from_millis(100);
+    config.handshake_timeout = Duration::from_secs(2);
+    config.stall_timeout = Duration::from_secs(3);
+    let mut core = Server::new(
+        vec![Slot::EMPTY; 64],
+        core::iter::repeat_with(Conn::new).take(96).collect(),
+        vec![Record::EMPTY; 256],
+        config,
+    );
+    core.enable_cluster(now, ClusterConfig::new(node, CLUSTER_HEARTBEAT));
+    core
+}
+
+impl ClusterSim {
+    /// `servers` servers and `clients` clients (spread across them, each listing every
+    /// server in its own order), changes delivered over a network like `net`.
+    pub fn new(seed: u64, servers: usize, clients: usize, net: NetConfig) -> Self {
+        let mut sim = ClusterSim {
+            now: Instant::ZERO,
+            rng: SimRng::new(seed),
+            store: SimStore::new(512),
+            store_up: true,
+            servers: Vec::new(),
+            clients: Vec::new(),
+            net: Network::new(net, seed ^ 0x5eed),
+            calls: Vec::new(),
+            store_addr: addr(200, 6379),
+            next_node: 1,
+        };
+        for i in 0..servers {
+            let node = NodeId(sim.next_node);
+            sim.next_node += 1;
+            sim.servers.push(SimServer {
+                core: new_node(node, sim.now, seed ^ i as u64),
+                node,
+                alive: true,
+                cut: false,
+                cursor: None,
+                generation: 0,
+                addr: addr(1 + i as u8, 8888),
+            });
+        }
+        for i in 0..clients {
+            let mut order: Vec<usize> = (0..servers).collect();
+            order.rotate_left(i % servers);
+            sim.spawn_client(format!("user{i}"), order);
+        }
+        sim
+    }
+
+    fn spawn_client(&mut self, name: String, servers: Vec<usize>) {
+        let mut config = ClientConfig::new(self.rng.next_u64());
+        config.backoff_min = Duration::from_millis(100);
+        config.backoff_max = Duration::from_secs(1);
+        config.handshake_timeout = Duration::from_secs(2);
+        let mut client = Client::new(&name, 9000, config).expect("valid name");
+        client.set_servers(servers.len() as u8);
+        self.clients.push(SimClient {
+            name,
+            client,
+            servers,
+            link: None,
+            wanted: true,
+            refused_at: None,
+        });
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The random generator scenarios draw their faults from.
+    pub fn rng(&mut self) -> &mut SimRng {
+        &mut self.rng
+    }
+
+    /// Number of servers.
+    pub fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Number of clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Whether server `i` runs.
+    pub fn server_alive(&self, i: usize) -> bool {
+        self.servers[i].alive
+    }
+
+    /// Kills server `i` (`kill -9`): its connections break, its calls vanish.
+    pub fn kill_server(&mut self, i: usize) {
+        let s = &mut self.servers[i];
+        s.alive = false;
+        s.cursor = None;
+        s.generation += 1;
+        let now = self.now;
+        for c in &mut self.clients {
+            if c.link.as_ref().is_some_and(|l| l.server == i) {
+                c.link = None;
+                c.client.handle_disconnected(now);
+                drain(&mut c.client);
+            }
+        }
+    }
+
+    /// Starts server `i` again: a new process with a new node id, empty.
+    pub fn start_server(&mut self, i: usize) {
+        let node = NodeId(self.next_node);
+        self.next_node += 1;
+        let seed = self.rng.next_u64();
+        let s = &mut self.servers[i];
+        s.core = new_node(node, self.now, seed);
+        s.node = node;
+        s.alive = true;
+        s.cut = false;
+        s.cursor = None;
+    }
+
+    /// Cuts server `i` off from the store, or reconnects it.
+    pub fn cut_server(&mut self, i: usize, cut: bool) {
+        self.servers[i].cut = cut;
+    }
+
+    /// Takes the store down or brings it back; `wipe` brings it back empty (a Redis
+    /// restarted without persistence).
+    pub fn set_store(&mut self, up: bool, wipe: bool) {
+        self.store_up = up;
+        if wipe {
+            self.store = SimStore::new(512);
+        }
+    }
+
+    /// Client `i` logs out (`wanted = false`) or a new client logs in under its name.
+    pub fn want_client(&mut self, i: usize, wanted: bool) {
+        if self.clients[i].wanted == wanted {
+            return;
+        }
+        if !wanted {
+            self.clients[i].wanted = false;
+            self.clients[i].client.quit();
+            return;
+        }
+        let (name, servers) = (
+            self.clients[i].name.clone(),
+            self.clients[i].servers.clone(),
+        );
+        self.drop_link(i);
+        self.spawn_client(name, servers);
+        self.clients.swap_remove(i);
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.step();
+        }
+    }
+
+    /// Runs until `check` passes or `d` has gone by; the last check's outcome.
+    pub fn run_until_converged(&mut self, d: Duration) -> Result<(), String> {
+        let end = self.now + d;
+        loop {
+            let verdict = self.check();
+            if verdict.is_ok() || self.now >= end {
+                return verdict;
+            }
+            for _ in 0..20 {
+                self.step();
+            }
+        }
+    }
+
+    fn step(&mut self) {
+        self.now += STEP;
+        self.deliver_changes();
+        self.run_calls();
+        self.read_streams();
+        for i in 0..self.servers.len() {
+            let s = &mut self.servers[i];
+            if s.alive && s.core.poll_timeout() <= self.now {
+                s.core.handle_timeout(self.now);
+            }
+            if s.alive {
+                self.take_ops(i);
+            }
+        }
+        for i in 0..self.clients.len() {
+            self.pump_client(i);
+        }
+        for s in &mut self.servers {
+            while s.core.poll_event().is_some() {}
+            while s.core.poll_cluster_event().is_some() {}
+            let _ = s.core.poll_wakeup();
+        }
+    }
+
+    fn deliver_changes(&mut self) {
+        while let Some(d) = self.net.pop_due(self.now) {
+            let Some(i) = self.servers.iter().position(|s| s.addr == d.to) else {
+                continue;
+            };
+            let text = String::from_utf8(d.bytes).expect("change text");
+            let change = Change::parse(&text).expect("a change the model wrote");
+            let s = &mut self.servers[i];
+            if s.alive {
+                s.core.handle_change(self.now, change);
+            }
+        }
+    }
+
+    fn take_ops(&mut self, i: usize) {
+        let now = self.now;
+        while let Some(op) = self.servers[i].core.poll_store_op(now) {
+            let at = now + self.delay();
+            let generation = self.servers[i].generation;
+            self.calls.push((at, i, generation, Call::ToStore(op)));
+        }
+    }
+
+    fn delay(&mut self) -> Duration {
+        Duration::from_micros(self.rng.range(100, 3_000))
+    }
+
+    fn run_calls(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = self.calls.drain(..).partition(|(at, ..)| *at <= now);
+        self.calls = later;
+        for (_, i, generation, call) in due {
+            if self.servers[i].generation != generation || !self.servers[i].alive {
+                continue;
+            }
+            match call {
+                Call::ToStore(op) => {
+                    let answer = self.execute(i, op);
+                    let at = now + self.delay();
+                    self.calls.push((at, i, generation, answer));
+                }
+                Call::Answer(op, reply) => self.servers[i].core.handle_store_reply(now, op, reply),
+                Call::Loaded(Ok(loaded)) => {
+                    let s = &mut self.servers[i];
+                    s.core.handle_snapshot(now, loaded.seq, loaded.leases);
+                    s.cursor = Some(loaded.position);
+                }
+                Call::Loaded(Err(e)) => {
+                    self.servers[i]
+                        .core
+                        .handle_store_reply(now, StoreOp::Load, Err(e));
+                }
+            }
+        }
+    }
+
+    /// Runs `op` at the store for server `i`.
+    fn execute(&mut self, i: usize, op: StoreOp) -> Call {
+        let reachable = self.store_up && !self.servers[i].cut;
+        if !reachable {
+            return match op {
+                StoreOp::Load => Call::Loaded(Err(StoreFailed)),
+                op => Call::Answer(op, Err(StoreFailed)),
+            };
+        }
+        let now = self.now;
+        let owner = self.servers[i].node;
+        let ttl = CLUSTER_HEARTBEAT.saturating_mul(3);
+        let store = &mut self.store;
+        let reply = match op {
+            StoreOp::Load => return Call::Loaded(Ok(store.load(now))),
+            StoreOp::Claim { name, addr, .. } => store.claim(now, ttl, owner, name, addr),
+            StoreOp::Renew { name, id, addr, .. } => store.renew(now, ttl, owner, name, id, addr),
+            StoreOp::Release { name, id, .. } => store.release(owner, name, id),
+            StoreOp::Sweep { limit } => store.sweep(now, limit),
+        };
+        Call::Answer(op, Ok(reply))
+    }
+
+    /// Each server's reader: new stream entries go out over the network.
+    fn read_streams(&mut self) {
+        if self.now.as_micros() % READ_EVERY.as_micros() != 0 {
+            return;
+        }
+        for i in 0..self.servers.len() {
+            let s = &mut self.servers[i];
+            let Some(from) = s.cursor.filter(|_| s.alive) else {
+                continue;
+            };
+            if !self.store_up || s.cut {
+                s.cursor = None;
+                s.core.handle_store_failed(self.now);
+                continue;
+            }
+            let (entries, end) = self.store.read(from);
+            s.cursor = Some(end);
+            let to = s.addr;
+            for change in entries {
+                self.net
+                    .send(self.now, self.store_addr, to, change.to_string().as_bytes());
+            }
+        }
+    }
+
+    fn pump_client(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        if c.wanted && c.client.is_stopped() {
+            let since = *c.refused_at.get_or_insert(now);
+            if now.saturating_since(since) >= Duration::from_secs(1) {
+                c.wanted = false;
+                self.want_client(i, true);
+            }
+            return;
+        }
+        if c.client.poll_timeout().is_some_and(|t| t <= now) {
+            c.client.handle_timeout(now);
+        }
+        drain(&mut c.client);
+        while let Some(action) = self.clients[i].client.poll_action() {
+            match action {
+                Action::Connect => self.connect(i),
+                Action::Close => self.drop_link(i),
+            }
+        }
+        self.carry(i);
+    }
+
+    fn connect(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        let target = c.servers[c.client.server() % c.servers.len()];
+        let s = &mut self.servers[target];
+        let peer = WireAddr::V4([10, 1, (i / 250) as u8, (i % 250) as u8], 40000);
+        let conn = if s.alive {
+            s.core.handle_connect(now, peer).ok()
+        } else {
+            None
+        };
+        match conn {
+            Some(conn) => {
+                c.link = Some(Link {
+                    server: target,
+                    generation: s.generation,
+                    conn,
+                });
+                c.client.handle_connected(now);
+            }
+            None => c.client.handle_connect_failed(now),
+        }
+        drain(&mut c.client);
+    }
+
+    fn drop_link(&mut self, i: usize) {
+        if let Some(link) = self.clients[i].link.take() {
+            let s = &mut self.servers[link.server];
+            if s.alive && s.generation == link.generation {
+                s.core.handle_disconnect(self.now, link.conn);
+            }
+        }
+    }
+
+    /// Moves bytes both ways on client `i`'s connection.
+    fn carry(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        let Some(link) = c.link.as_ref() else { return };
+        let s = &mut self.servers[link.server];
+        let mut frame = [0u8; MAX_CLIENT_FRAME];
+        while let Some(Ok(n)) = c.client.poll_transmit(&mut frame) {
+            s.core.handle_bytes(now, link.conn, &frame[..n]);
+        }
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match s.core.poll_transmit(now, link.conn, &mut buf) {
+                Transmit::Frames(n) => feed(&mut c.client, now, &buf[..n]),
+                Transmit::Idle => break,
+                Transmit::Close(_) => {
+                    s.core.handle_disconnect(now, link.conn);
+                    c.link = None;
+                    c.client.handle_disconnected(now);
+                    drain(&mut c.client);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The state of every server and client, for a failure message.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "store up {} seq {} end {}\n",
+            self.store_up,
+            self.store.seq(),
+            self.store.end()
+        );
+        for (i, s) in self.servers.iter().enumerate() {
+            out += &format!(
+                "server {i} node {} alive {} cut {} up {} applied {:?} cursor {:?} idle {}\n",
+                s.node,
+                s.alive,
+                s.cut,
+                s.core.is_store_up(),
+                s.core.cluster_seq(),
+                s.cursor,
+                s.core.is_store_idle()
+            );
+        }
+        for c in &self.clients {
+            out += &format!(
+                "{} wanted {} online {} id {:?} on {:?}\n",
+                c.name,
+                c.wanted,
+                c.client.is_online(),
+                c.client.id(),
+                c.link.as_ref().map(|l| l.server)
+            );
+        }
+        for l in self.store.live(self.now) {
+            out += &format!("lease {l}\n");
+        }
+        if std::env::var_os("SIM_LOG").is_some() {
+            for c in self.store.read(0).0 {
+                out += &format!("log {c}\n");
+            }
+        }
+        out
+    }
+
+    /// The ids of the users server `i` owns in the store now.
+    pub fn server_ids_owned(&self, i: usize) -> BTreeSet<u32> {
+        let node = self.servers[i].node;
+        self.store
+            .live(self.now)
+            .iter()
+            .filter(|l| l.owner == node)
+            .map(|l| l.id.0)
+            .collect()
+    }
+
+    /// The ids server `i` lists.
+    pub fn listed_ids(&self, i: usize) -> BTreeSet<u32> {
+        self.servers[i]
+            .core
+            .directory()
+            .iter()
+            .map(|r| r.id.0)
+            .collect()
+    }
+
+    /// Whether every list agrees with the store's live leases: each running server
+    /// lists exactly them; every wanted client is logged in on a running server, which
+    /// owns its lease; every client's roster is its server's list.
+    pub fn check(&self) -> Result<(), String> {
+        let live: BTreeMap<String, (u32, NodeId)> = self
+            .store
+            .live(self.now)
+            .iter()
+            .map(|l| (l.name.as_str().to_owned(), (l.id.0, l.owner)))
+            .collect();
+        let leases: BTreeSet<(String, u32)> =
+            live.iter().map(|(n, (id, _))| (n.clone(), *id)).collect();
+        for (i, s) in self.servers.iter().enumerate().filter(|(_, s)| s.alive) {
+            let listed: BTreeSet<(String, u32)> = s
+                .core
+                .directory()
+                .iter()
+                .map(|r| (r.name.as_str().to_owned(), r.id.0))
+                .collect();
+            if listed != leases {
+                return Err(format!(
+                    "server {i} lists {listed:?}, the store {leases:?}\n{}",
+                    self.describe()
+                ));
+            }
+        }
+        for c in self.clients.iter().filter(|c| c.wanted) {
+            let (Some(link), Some(id)) = (c.link.as_ref(), c.client.id()) else {
+                return Err(format!(
+                    "{} is not logged in (stopped: {})\n{}",
+                    c.name,
+                    c.client.is_stopped(),
+                    self.describe()
+                ));
+            };
+            let s = &self.servers[link.server];
+            match live.get(&c.name) {
+                Some((lid, owner)) if *lid == id.0 && *owner == s.node => {}
+                other => {
+                    return Err(format!(
+                        "{} on server {} has lease {other:?}",
+                        c.name, link.server
+                    ))
+                }
+            }
+            let roster: BTreeSet<(String, u32)> = c
+                .client
+                .roster()
+                .iter()
+                .map(|r| (r.name.as_str().to_owned(), r.id.0))
+                .collect();
+            if roster != leases {
+                return Err(format!("{}'s roster is {roster:?}", c.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Feeds bytes to a client, draining its events whenever it asks.
+fn feed(client: &mut Client<64>, now: Instant, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let used = client.handle_bytes(now, rest);
+        drain(client);
+        rest = &rest[used..];
+        if used == 0 {
+            break;
+        }
+    }
+}
+
+fn drain(client: &mut Client<64>) {
+    while client.poll_event().is_some() {}
+}
+
+impl core::fmt::Debug for ClusterSim {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClusterSim")
+            .field("now", &self.now)
+            .field("store_up", &self.store_up)
+            .finish_non_exhaustive()
+    }
+}
