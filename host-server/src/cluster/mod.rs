@@ -165,11 +165,12 @@ fn settle(shared: &Shared, cursor: &watch::Sender<Option<String>>, done: Done) {
         }),
         Done::Loaded(Ok(loaded)) => {
             let Loaded {
+                epoch,
                 seq,
                 last_id,
                 leases,
             } = loaded;
-            shared.with(|node, now| node.handle_snapshot(now, seq, leases));
+            shared.with(|node, now| node.handle_snapshot(now, epoch, seq, leases));
             cursor.send_replace(Some(last_id));
         }
         Done::Loaded(Err(e)) => {

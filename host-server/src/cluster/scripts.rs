@@ -13,15 +13,17 @@
 //! | `{peerchat}:next-id` | string | the last id handed out |
 //! | `{peerchat}:seq` | string | the last change number |
 //! | `{peerchat}:changes` | stream | one entry per change, field `c` = change text |
+//! | `{peerchat}:epoch` | string | when these keys were first written (µs): a Redis that lost its data gets a new one |
 
-/// The keys, in the order every script takes them (`KEYS[1]` … `KEYS[6]`).
-pub(crate) const KEYS: [&str; 6] = [
+/// The keys, in the order every script takes them (`KEYS[1]` … `KEYS[7]`).
+pub(crate) const KEYS: [&str; 7] = [
     "{peerchat}:users",
     "{peerchat}:expiry",
     "{peerchat}:ids",
     "{peerchat}:next-id",
     "{peerchat}:seq",
     "{peerchat}:changes",
+    "{peerchat}:epoch",
 ];
 
 /// The stream's key (for `XREAD`).
@@ -30,17 +32,28 @@ pub(crate) const STREAM: &str = KEYS[5];
 /// Helpers every script starts with. `ARGV[1]` is always the stream's length bound.
 const PRELUDE: &str = r#"
 local users, expiry, ids, next_id, seq_key, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local epoch_key = KEYS[7]
 local maxlen = ARGV[1]
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function epoch()
+  local e = redis.call('GET', epoch_key)
+  if e then return e end
+  local t = redis.call('TIME')
+  e = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', epoch_key, e)
+  return e
+end
 local function publish(head, lease)
+  epoch()
   local seq = redis.call('INCR', seq_key)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'c', head .. ' ' .. seq .. ' ' .. lease)
   return seq
 end
 local function publish_left(why, lease)
+  epoch()
   local seq = redis.call('INCR', seq_key)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'c', 'L ' .. seq .. ' ' .. why .. ' ' .. lease)
   return seq
@@ -103,27 +116,28 @@ return {1, id, seq}
 /// Renews a batch of one owner's leases. ARGV: maxlen, ttl ms, owner, then five per
 /// lease: folded name, id, addr, name, key. One result per lease: 0 renewed (a `M`
 /// change if the address changed), -1 someone else holds the name (or the id), or the
-/// change number of a claim under the same id (the lease had ended).
+/// change number of a claim under the same id (the lease had ended). The owner's own
+/// lease is extended even if its time ran out, as long as no sweep ended it: nobody
+/// has been told it ended. A renewal costs two commands (`HGET`, `ZADD`).
 const RENEW: &str = r#"
 local ttl, owner = tonumber(ARGV[2]), ARGV[3]
 local now = now_ms()
 local out = {}
 for i = 4, #ARGV - 4, 5 do
   local folded, id, addr, name, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local lease = live(folded, now)
-  if lease then
-    local lid, lowner = string.match(lease, '^(%d+) (%x+) ')
-    if lid == id and lowner == owner then
-      redis.call('ZADD', expiry, now + ttl, folded)
-      local fresh = id .. ' ' .. owner .. ' ' .. addr .. ' ' .. name .. ' ' .. key
-      if fresh ~= lease then
-        redis.call('HSET', users, folded, fresh)
-        publish('M', fresh)
-      end
-      out[#out + 1] = 0
-    else
-      out[#out + 1] = -1
+  local lease = redis.call('HGET', users, folded)
+  local lid, lowner
+  if lease then lid, lowner = string.match(lease, '^(%d+) (%x+) ') end
+  if lease and lid == id and lowner == owner then
+    redis.call('ZADD', expiry, now + ttl, folded)
+    local fresh = id .. ' ' .. owner .. ' ' .. addr .. ' ' .. name .. ' ' .. key
+    if fresh ~= lease then
+      redis.call('HSET', users, folded, fresh)
+      publish('M', fresh)
     end
+    out[#out + 1] = 0
+  elseif lease and live(folded, now) then
+    out[#out + 1] = -1
   else
     local holder = redis.call('HGET', ids, id)
     if holder and holder ~= folded then
@@ -152,20 +166,20 @@ return 0
 "#;
 
 /// Ends up to `limit` expired leases. ARGV: maxlen, limit. Returns
-/// `{count, ms, seq}`: how many ended, when the earliest lease left expires (-1: none
-/// left), and the last change number.
+/// `{count, ms, seq, epoch}`: how many ended, when the earliest lease left expires (-1:
+/// none left), the last change number and the epoch.
 const SWEEP: &str = r#"
 local now = now_ms()
 local count = sweep(tonumber(ARGV[2]), now)
 local first = redis.call('ZRANGE', expiry, 0, 0, 'WITHSCORES')
 local next_ms = -1
 if first[2] then next_ms = math.max(0, tonumber(first[2]) - now) end
-return {count, next_ms, tonumber(redis.call('GET', seq_key) or '0')}
+return {count, next_ms, tonumber(redis.call('GET', seq_key) or '0'), epoch()}
 "#;
 
 /// Sweeps every expired lease, then returns the presence set with the change number
-/// it reflects and the stream position to read on from. ARGV: maxlen.
-/// Returns `{seq, last stream id, {lease, …}}`.
+/// it reflects, the stream position to read on from and the epoch. ARGV: maxlen.
+/// Returns `{seq, last stream id, {lease, …}, epoch}`.
 const LOAD: &str = r#"
 local now = now_ms()
 while sweep(1000, now) == 1000 do end
@@ -173,7 +187,7 @@ local seq = tonumber(redis.call('GET', seq_key) or '0')
 local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
 local last_id = '0-0'
 if last[1] then last_id = last[1][1] end
-return {seq, last_id, redis.call('HVALS', users)}
+return {seq, last_id, redis.call('HVALS', users), epoch()}
 "#;
 
 /// The scripts, compiled into `redis::Script`s (each knows its SHA1 and is loaded into

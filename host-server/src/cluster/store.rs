@@ -19,6 +19,8 @@ use super::scripts::{Scripts, KEYS};
 
 /// A presence set as loaded.
 pub(crate) struct Loaded {
+    /// The store's epoch.
+    pub(crate) epoch: u64,
     /// The change number it reflects.
     pub(crate) seq: u64,
     /// The stream position to read on from.
@@ -164,9 +166,12 @@ impl Store {
         let Value::Array(parts) = value else {
             return Err(StoreFailed);
         };
-        let [seq, last_id, Value::Array(leases)] = &parts[..] else {
+        let [seq, last_id, Value::Array(leases), epoch] = &parts[..] else {
             return Err(StoreFailed);
         };
+        let epoch = integer(epoch)
+            .and_then(|e| u64::try_from(e).ok())
+            .ok_or(StoreFailed)?;
         let seq = integer(seq)
             .and_then(|s| u64::try_from(s).ok())
             .ok_or(StoreFailed)?;
@@ -185,6 +190,7 @@ impl Store {
             })
             .collect();
         Ok(Loaded {
+            epoch,
             seq,
             last_id,
             leases,
@@ -236,10 +242,11 @@ fn sweep_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
         .collect::<Option<Vec<i64>>>()
         .as_deref()
     {
-        Some([count, next_ms, head]) => Ok(StoreReply::Swept {
+        Some([count, next_ms, head, epoch]) => Ok(StoreReply::Swept {
             count: u32::try_from(*count).unwrap_or(u32::MAX),
             next_expiry: u64::try_from(*next_ms).ok().map(CoreDuration::from_millis),
             head: u64::try_from(*head).map_err(|_| StoreFailed)?,
+            epoch: u64::try_from(*epoch).map_err(|_| StoreFailed)?,
         }),
         _ => Err(StoreFailed),
     }

@@ -52,6 +52,9 @@ pub enum Resync {
         /// The last number applied here.
         applied: u64,
     },
+    /// The store's epoch (set when its keys are first written) changed: it lost its
+    /// data, or it is another store, and numbers its changes afresh.
+    NewEpoch,
 }
 
 impl core::fmt::Display for Resync {
@@ -68,6 +71,7 @@ impl core::fmt::Display for Resync {
                     "the store is at change {head}, behind {applied}: it lost its data"
                 )
             }
+            Resync::NewEpoch => f.write_str("the store started over (new epoch)"),
         }
     }
 }

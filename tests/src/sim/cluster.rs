@@ -118,7 +118,7 @@ impl ClusterSim {
         let mut sim = ClusterSim {
             now: Instant::ZERO,
             rng: SimRng::new(seed),
-            store: SimStore::new(512),
+            store: SimStore::new(512, 1),
             store_up: true,
             servers: Vec::new(),
             clients: Vec::new(),
@@ -229,7 +229,8 @@ impl ClusterSim {
     pub fn set_store(&mut self, up: bool, wipe: bool) {
         self.store_up = up;
         if wipe {
-            self.store = SimStore::new(512);
+            let epoch = self.rng.next_u64();
+            self.store = SimStore::new(512, epoch);
         }
     }
 
@@ -291,9 +292,19 @@ impl ClusterSim {
         for i in 0..self.clients.len() {
             self.pump_client(i);
         }
-        for s in &mut self.servers {
-            while s.core.poll_event().is_some() {}
-            while s.core.poll_cluster_event().is_some() {}
+        let trace = std::env::var_os("SIM_TRACE").is_some();
+        let now = self.now;
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            while let Some(e) = s.core.poll_event() {
+                if trace {
+                    eprintln!("{:>8} server {i}: {e:?}", now.as_micros() / 1000);
+                }
+            }
+            while let Some(e) = s.core.poll_cluster_event() {
+                if trace {
+                    eprintln!("{:>8} server {i}: {e:?}", now.as_micros() / 1000);
+                }
+            }
             let _ = s.core.poll_wakeup();
         }
     }
@@ -308,6 +319,15 @@ impl ClusterSim {
             let s = &mut self.servers[i];
             if s.alive {
                 s.core.handle_change(self.now, change);
+                if std::env::var_os("SIM_TRACE").is_some() {
+                    let listed = s.core.directory().find(change.lease.name.as_str());
+                    eprintln!(
+                        "{:>8} server {i} <- {change} (applied {:?}; {} listed as {listed:?})",
+                        self.now.as_micros() / 1000,
+                        s.core.cluster_seq(),
+                        change.lease.name
+                    );
+                }
             }
         }
     }
@@ -342,7 +362,8 @@ impl ClusterSim {
                 Call::Answer(op, reply) => self.servers[i].core.handle_store_reply(now, op, reply),
                 Call::Loaded(Ok(loaded)) => {
                     let s = &mut self.servers[i];
-                    s.core.handle_snapshot(now, loaded.seq, loaded.leases);
+                    s.core
+                        .handle_snapshot(now, loaded.epoch, loaded.seq, loaded.leases);
                     s.cursor = Some(loaded.position);
                 }
                 Call::Loaded(Err(e)) => {

@@ -26,11 +26,15 @@ pub struct SimStore {
     first: usize,
     /// Most entries kept.
     max_len: usize,
+    /// Its epoch (a new store gets a new one).
+    epoch: u64,
 }
 
 /// A presence set as [`SimStore::load`] returns it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The store's epoch.
+    pub epoch: u64,
     /// Its change number.
     pub seq: u64,
     /// Stream position to read on from.
@@ -44,10 +48,11 @@ fn folded(name: &UserName) -> String {
 }
 
 impl SimStore {
-    /// An empty store keeping at most `max_len` stream entries.
-    pub fn new(max_len: usize) -> Self {
+    /// An empty store keeping at most `max_len` stream entries, of epoch `epoch`.
+    pub fn new(max_len: usize, epoch: u64) -> Self {
         SimStore {
             max_len,
+            epoch,
             ..SimStore::default()
         }
     }
@@ -174,7 +179,18 @@ impl SimStore {
             name,
             key: None,
         };
-        match self.live_lease(&key, now) {
+        // The owner's own lease is extended even if its time ran out, as long as no
+        // sweep ended it (nobody was told it ended).
+        let own = self
+            .users
+            .get(&key)
+            .is_some_and(|(l, _)| l.id == id && l.owner == owner);
+        let current = if own {
+            self.users.get(&key).map(|(l, _)| *l)
+        } else {
+            self.live_lease(&key, now)
+        };
+        match current {
             Some(lease) if lease.id == id && lease.owner == owner => {
                 if lease != fresh {
                     self.users.insert(key, (fresh, now + ttl));
@@ -222,6 +238,7 @@ impl SimStore {
             count: expired.len() as u32,
             next_expiry: next.map(|t| t.saturating_since(now)),
             head: self.seq,
+            epoch: self.epoch,
         }
     }
 
@@ -229,6 +246,7 @@ impl SimStore {
     pub fn load(&mut self, now: Instant) -> Loaded {
         while matches!(self.sweep(now, 1000), StoreReply::Swept { count: 1000, .. }) {}
         Loaded {
+            epoch: self.epoch,
             seq: self.seq,
             position: self.end(),
             leases: self.users.values().map(|(l, _)| *l).collect(),

@@ -75,9 +75,9 @@ impl StoreDue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StoreOp {
-    /// Sweep expired leases, then load the presence set with its sequence number, and
-    /// read the stream on from the position it was taken at. Answer with
-    /// [`Server::handle_snapshot`] (or a failure).
+    /// Sweep expired leases, then load the presence set with the store's epoch and its
+    /// change number, and read the stream on from the position it was taken at. Answer
+    /// with [`Server::handle_snapshot`] (or a failure).
     Load,
     /// Claim `name` for a login at `addr` under a new id: [`StoreReply::Claimed`] or
     /// [`StoreReply::Taken`].
@@ -114,7 +114,7 @@ pub enum StoreOp {
         id: PeerId,
     },
     /// Remove up to `limit` expired leases, publishing their `Left`, and tell the last
-    /// change number: [`StoreReply::Swept`].
+    /// change number and the epoch: [`StoreReply::Swept`].
     Sweep {
         /// Most leases to remove.
         limit: u32,
@@ -149,6 +149,8 @@ pub enum StoreReply {
         /// The store's last change number: a server that has not applied up to it is
         /// behind (and loads the presence set if the changes do not come).
         head: u64,
+        /// The store's epoch: a server that loaded under another one loads again.
+        epoch: u64,
     },
 }
 
@@ -220,9 +222,10 @@ pub(super) struct Cluster {
     renew_from: Option<usize>,
     /// The current presence-set load (remote entries it saw carry it in their tag).
     pub(super) mark: u32,
-    /// The last change number applied (kept across store failures: a presence set
-    /// numbered below it comes from a store that started over).
+    /// The last change number applied.
     pub(super) last_seq: u64,
+    /// The epoch of the store the last presence set came from.
+    pub(super) epoch: Option<u64>,
     head: u32,
     tail: u32,
     /// Ops handed out and not answered yet.
@@ -258,6 +261,7 @@ where
             renew_from: None,
             mark: 0,
             last_seq: 0,
+            epoch: None,
             head: u32::MAX,
             tail: u32::MAX,
             out: 0,
@@ -566,9 +570,17 @@ where
             return;
         };
         cl.sweeping = false;
-        if let Ok(StoreReply::Swept { head, .. }) = reply {
-            cl.feed.handle_head(now, head);
+        if let Ok(StoreReply::Swept { head, epoch, .. }) = reply {
+            if cl.epoch.is_some_and(|e| e != epoch) {
+                cl.epoch = None;
+                self.want_load(now, Resync::NewEpoch);
+            } else {
+                cl.feed.handle_head(now, head);
+            }
         }
+        let Some(cl) = self.cluster.as_mut() else {
+            return;
+        };
         let pause = match reply {
             Ok(StoreReply::Swept { count, .. }) if count >= limit => Duration::ZERO,
             Ok(StoreReply::Swept {

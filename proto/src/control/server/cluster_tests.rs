@@ -44,7 +44,7 @@ fn server() -> TestServer {
     s.enable_cluster(ms(0), config());
     assert!(s.poll_store_wakeup());
     assert_eq!(s.poll_store_op(ms(0)), Some(StoreOp::Load));
-    s.handle_snapshot(ms(0), 0, []);
+    s.handle_snapshot(ms(0), 1, 0, []);
     assert!(s.is_store_up());
     for op in drain_ops(&mut s, ms(0)) {
         assert!(matches!(op, StoreOp::Sweep { .. }), "{op:?}");
@@ -52,6 +52,7 @@ fn server() -> TestServer {
             count: 0,
             next_expiry: None,
             head: 0,
+            epoch: 1,
         };
         s.handle_store_reply(ms(0), op, Ok(nothing));
     }
@@ -300,7 +301,7 @@ fn a_gap_that_does_not_fill_loads_the_presence_set_again() {
             got: 2
         }))
     );
-    s.handle_snapshot(deadline, 2, [lease(20, OTHER, "bob", 1)]);
+    s.handle_snapshot(deadline, 1, 2, [lease(20, OTHER, "bob", 1)]);
     assert_eq!(s.directory().find("bob"), Some(PeerId(20)));
     // Change 1 arriving late changes nothing.
     s.handle_change(
@@ -325,6 +326,7 @@ fn a_presence_set_replaces_the_remote_entries_it_covers() {
     let _ = pull(&mut s, ms(1), c);
     s.handle_snapshot(
         ms(2),
+        1,
         10,
         [
             lease(21, OTHER, "carol", 5),
@@ -420,6 +422,7 @@ fn sweeps_follow_the_earliest_expiry_and_repeat_while_there_is_more() {
         count: 256,
         next_expiry: None,
         head: 0,
+        epoch: 1,
     };
     s.handle_store_reply(ms(1001), sweep, Ok(reply));
     assert_eq!(
@@ -431,6 +434,7 @@ fn sweeps_follow_the_earliest_expiry_and_repeat_while_there_is_more() {
         count: 1,
         next_expiry: Some(Duration::from_millis(300)),
         head: 0,
+        epoch: 1,
     };
     s.handle_store_reply(ms(1002), sweep, Ok(reply));
     assert_eq!(drain_ops(&mut s, ms(1301)), []);
@@ -477,7 +481,7 @@ fn without_the_store_local_users_stay_and_remote_ones_go_after_a_lease_period() 
     s.handle_bytes(back, a, &ping());
     s.handle_timeout(back);
     assert_eq!(drain_ops(&mut s, back), [StoreOp::Load]);
-    s.handle_snapshot(back, 0, [lease(20, OTHER, "bob", 1)]);
+    s.handle_snapshot(back, 1, 0, [lease(20, OTHER, "bob", 1)]);
     assert_eq!(pull(&mut s, back, a), ["pong", "joined bob 20"]);
     let ops = drain_ops(&mut s, back);
     assert!(ops
@@ -493,7 +497,7 @@ fn a_local_user_loses_its_name_only_to_a_later_claim() {
     let mut s = server();
     let a = login(&mut s, ms(1), 1, "alice", 9, 50);
     let _ = pull(&mut s, ms(1), a);
-    s.handle_snapshot(ms(2), 40, []);
+    s.handle_snapshot(ms(2), 1, 40, []);
     let _ = drain_ops(&mut s, ms(2));
     // An older lease on the name (change 41 < 50): stale, its end follows.
     s.handle_change(
@@ -535,4 +539,20 @@ fn a_lone_server_never_asks_for_store_work() {
     assert!(!s.poll_store_wakeup());
     assert_eq!(s.poll_store_op(ms(0)), None);
     assert_eq!(s.poll_cluster_event(), None);
+}
+
+#[test]
+fn a_store_of_another_epoch_is_loaded_again() {
+    let mut s = server();
+    let ops = drain_ops(&mut s, ms(1000));
+    let sweep = ops[0];
+    let reply = StoreReply::Swept {
+        count: 0,
+        next_expiry: None,
+        head: 0,
+        epoch: 2,
+    };
+    s.handle_store_reply(ms(1001), sweep, Ok(reply));
+    assert_eq!(drain_ops(&mut s, ms(1001)), [StoreOp::Load]);
+    assert!(cluster_events(&mut s).contains(&ClusterEvent::Loading(Resync::NewEpoch)));
 }

@@ -16,7 +16,7 @@
 //! - **A presence set replaces what it covers.** Remote entries are marked with the
 //!   load that saw them; after a load, those it did not see are removed. Local users
 //!   missing from it are claimed again by the renewal that follows every load. A set
-//!   numbered below the last change applied comes from a store that lost its data:
+//!   from a store of another epoch (one that lost its data) numbers changes afresh:
 //!   local users' claim numbers are forgotten (any lease on their names is newer).
 
 use super::cluster::{ClusterEvent, REMOTE};
@@ -50,11 +50,13 @@ where
     }
 
     /// The presence set the host loaded after [`super::StoreOp::Load`]: every live lease
-    /// as of change `seq`. The directory is made to match it, then follows the stream
-    /// from `seq` on; every local lease is renewed (or claimed again) at once.
+    /// as of change `seq` of the store with this `epoch`. The directory is made to match
+    /// it, then follows the stream from `seq` on; every local lease is renewed (or
+    /// claimed again) at once.
     pub fn handle_snapshot<I: IntoIterator<Item = Lease>>(
         &mut self,
         now: Instant,
+        epoch: u64,
         seq: u64,
         leases: I,
     ) {
@@ -63,7 +65,8 @@ where
         };
         cl.mark = cl.mark.wrapping_add(1) & !REMOTE;
         let node = cl.config.node;
-        let renumbered = seq < cl.last_seq;
+        let renumbered = cl.epoch != Some(epoch) || seq < cl.last_seq;
+        cl.epoch = Some(epoch);
         cl.last_seq = seq;
         if renumbered {
             // The store lost its data: our claims' numbers mean nothing in its new
