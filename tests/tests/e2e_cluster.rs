@@ -181,3 +181,90 @@ fn three_servers_one_redis_one_list_with_failover() {
     dan.command("/msg amy hello after the restart");
     amy.expect("message", message_with("hello after the restart"));
 }
+
+/// The records a server writes to a real Redis, read back with the core's parsers;
+/// a name held in Redis by a server that is not even running is refused; an expired
+/// lease is swept with its `Left`; a logout releases the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_and_changes_in_redis_are_the_documented_records() {
+    use peerchat_proto::cluster::{Change, ChangeKind, Lease, LeaseEnd};
+    use peerchat_proto::wire::RejectReason;
+    use peerchat_tests::procs::dirclient::{wait_until, DirClient};
+
+    let redis = RedisProc::start();
+    let server = server(&redis);
+    let wait = Duration::from_secs(20);
+    let alice = DirClient::spawn(server.addr, "Alice", 1);
+    let bob = DirClient::spawn(server.addr, "bob", 2);
+    assert!(wait_until(wait, || alice.view().online && bob.view().online).await);
+    let leases = redis.query(&["HVALS", "{peerchat}:users"]).unwrap().texts();
+    let leases: Vec<Lease> = leases.iter().map(|t| Lease::parse(t).unwrap()).collect();
+    let alice_id = alice.view().id.unwrap();
+    let lease = leases
+        .iter()
+        .find(|l| l.id == alice_id)
+        .expect("alice's lease");
+    assert_eq!(lease.name.as_str(), "Alice");
+    assert_eq!(
+        redis
+            .command(&["HGET", "{peerchat}:ids", &alice_id.0.to_string()])
+            .unwrap(),
+        "alice"
+    );
+
+    // A lease held by a server that does not run, alive for a minute: refused.
+    let stranger = "99 00000000000000aa 192.0.2.1:9 Carol -";
+    redis
+        .command(&["HSET", "{peerchat}:users", "carol", stranger])
+        .unwrap();
+    let far = (redis_ms(&redis) + 60_000).to_string();
+    redis
+        .command(&["ZADD", "{peerchat}:expiry", &far, "carol"])
+        .unwrap();
+    let carol = DirClient::spawn(server.addr, "carol", 3);
+    let refused = wait_until(wait, || carol.view().rejected.is_some()).await;
+    assert!(
+        refused,
+        "{:?}; {:?}; {}",
+        carol.view(),
+        redis.query(&["HGETALL", "{peerchat}:users"]),
+        server.log()
+    );
+    assert_eq!(carol.view().rejected, Some(RejectReason::NameTaken));
+
+    // Its lease expires: a sweep ends it, everyone sees it leave.
+    let now = redis_ms(&redis).to_string();
+    redis
+        .command(&["ZADD", "{peerchat}:expiry", &now, "carol"])
+        .unwrap();
+    let changes = || -> Vec<Change> {
+        let reply = redis
+            .query(&["XRANGE", "{peerchat}:changes", "-", "+"])
+            .unwrap();
+        reply
+            .texts()
+            .iter()
+            .filter_map(|t| Change::parse(t).ok())
+            .collect()
+    };
+    let swept = |c: &Change| c.kind == ChangeKind::Left(LeaseEnd::Swept) && c.lease.id.0 == 99;
+    assert!(wait_until(wait, || changes().iter().any(swept)).await);
+
+    // Alice logs out: her lease is released with a `Left … bye`.
+    alice.quit();
+    let bye = |c: &Change| c.kind == ChangeKind::Left(LeaseEnd::Bye) && c.lease.id == alice_id;
+    assert!(wait_until(wait, || changes().iter().any(bye)).await);
+    assert!(wait_until(wait, || !bob.view().names().contains(&"Alice".to_string())).await);
+    let seqs: Vec<u64> = changes().iter().map(|c| c.seq).collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "changes are numbered without holes");
+    assert_eq!(redis.command(&["HLEN", "{peerchat}:users"]).unwrap(), "1");
+}
+
+/// Redis's clock in milliseconds.
+fn redis_ms(redis: &RedisProc) -> u64 {
+    let time = redis.query(&["TIME"]).unwrap().texts();
+    let secs: u64 = time[0].parse().unwrap();
+    let micros: u64 = time[1].parse().unwrap();
+    secs * 1000 + micros / 1000
+}

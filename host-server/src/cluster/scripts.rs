@@ -212,3 +212,19 @@ impl Scripts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+
+    #[test]
+    fn docs_cluster_md_lists_every_key() {
+        let doc = include_str!("../../../docs/CLUSTER.md");
+        for key in KEYS {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/CLUSTER.md lacks {key}"
+            );
+        }
+    }
+}

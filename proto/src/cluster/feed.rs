@@ -16,8 +16,7 @@
 //! - the store's own last number, when the server learns it
 //!   ([`ChangeFeed::handle_head`], from every sweep): if it is ahead of what was
 //!   applied, the changes in between are missing — a gap as well, even if no later
-//!   change ever comes to reveal it (the last changes were lost, or the reader stalled);
-//!   if it is behind, the store lost its data and numbers afresh: a resync too.
+//!   change ever comes to reveal it (the last changes were lost, or the reader stalled).
 //!
 //! Before the first presence set (and after [`ChangeFeed::reset`], when the store was
 //! lost and may have been replaced by an empty one) nothing is applied: changes are held
@@ -44,14 +43,6 @@ pub enum Resync {
     },
     /// More early changes arrived than can be held.
     Overflow,
-    /// The store's numbering is behind what was applied: it lost its data (a restart
-    /// without persistence) and numbers its changes afresh.
-    Restarted {
-        /// The store's last change number.
-        head: u64,
-        /// The last number applied here.
-        applied: u64,
-    },
     /// The store's epoch (set when its keys are first written) changed: it lost its
     /// data, or it is another store, and numbers its changes afresh.
     NewEpoch,
@@ -65,12 +56,6 @@ impl core::fmt::Display for Resync {
                 write!(f, "change {expected} missing (got {got})")
             }
             Resync::Overflow => f.write_str("too many changes after a gap"),
-            Resync::Restarted { head, applied } => {
-                write!(
-                    f,
-                    "the store is at change {head}, behind {applied}: it lost its data"
-                )
-            }
             Resync::NewEpoch => f.write_str("the store started over (new epoch)"),
         }
     }
@@ -139,8 +124,9 @@ impl ChangeFeed {
         None
     }
 
-    /// The store's last change number is `head` (as of a moment after everything
-    /// already read was written): changes up to it must come.
+    /// The store's last change number was `head` (when it was read): changes up to it
+    /// must come. A head below what was applied says nothing: it was read before the
+    /// changes applied since (a store that lost its data shows a new epoch instead).
     pub fn handle_head(&mut self, now: Instant, head: u64) {
         let Some(applied) = self.applied else {
             return;
@@ -148,9 +134,6 @@ impl ChangeFeed {
         if head > applied {
             self.known = self.known.max(head);
             self.gap_since.get_or_insert(now);
-        } else if head < applied {
-            self.resync
-                .get_or_insert(Resync::Restarted { head, applied });
         }
     }
 

@@ -5,7 +5,7 @@
 //! so.
 
 use core::time::Duration;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -79,6 +79,11 @@ impl RedisProc {
         command(self.port, words)
     }
 
+    /// Sends one command and returns its reply, arrays included.
+    pub fn query(&self, words: &[&str]) -> std::io::Result<Resp> {
+        query(self.port, words)
+    }
+
     /// Calls per command since start (or the last `CONFIG RESETSTAT`), from
     /// `INFO commandstats`: `(command, calls)`, commands run inside scripts included.
     pub fn command_calls(&self) -> Vec<(String, u64)> {
@@ -133,8 +138,49 @@ fn launch(port: u16, dir: &std::path::Path) -> Option<Proc> {
     None
 }
 
-/// One RESP command over a fresh connection.
+/// A reply from Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resp {
+    /// Nil.
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A status, an error or a bulk string.
+    Text(String),
+    /// An array.
+    Array(Vec<Resp>),
+}
+
+impl Resp {
+    /// The text of a status, error, bulk string or integer.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Resp::Text(t) => Some(t.clone()),
+            Resp::Int(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Every bulk string of a (nested) array, depth first.
+    pub fn texts(&self) -> Vec<String> {
+        match self {
+            Resp::Text(t) => vec![t.clone()],
+            Resp::Array(items) => items.iter().flat_map(Resp::texts).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One command over a fresh connection, its reply as text.
 fn command(port: u16, words: &[&str]) -> std::io::Result<String> {
+    let reply = query(port, words)?;
+    reply
+        .text()
+        .ok_or_else(|| std::io::Error::other(format!("not a text reply: {reply:?}")))
+}
+
+/// One command over a fresh connection.
+pub fn query(port: u16, words: &[&str]) -> std::io::Result<Resp> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut request = format!("*{}\r\n", words.len());
@@ -142,20 +188,31 @@ fn command(port: u16, words: &[&str]) -> std::io::Result<String> {
         request += &format!("${}\r\n{w}\r\n", w.len());
     }
     stream.write_all(request.as_bytes())?;
-    let mut reader = BufReader::new(stream);
+    read_reply(&mut BufReader::new(stream))
+}
+
+fn read_reply(reader: &mut impl BufRead) -> std::io::Result<Resp> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let line = line.trim_end();
     let bad = || std::io::Error::other(format!("unexpected reply {line:?}"));
+    let number = || line[1..].parse::<i64>().map_err(|_| bad());
     match line.as_bytes().first() {
-        Some(b'+' | b'-' | b':') => Ok(line[1..].to_owned()),
+        Some(b'+' | b'-') => Ok(Resp::Text(line[1..].to_owned())),
+        Some(b':') => Ok(Resp::Int(number()?)),
+        Some(b'$') if number()? < 0 => Ok(Resp::Nil),
         Some(b'$') => {
-            let len: usize = line[1..].parse().map_err(|_| bad())?;
+            let len = usize::try_from(number()?).map_err(|_| bad())?;
             let mut body = vec![0u8; len + 2];
             reader.read_exact(&mut body)?;
             body.truncate(len);
-            String::from_utf8(body).map_err(|_| bad())
+            String::from_utf8(body).map(Resp::Text).map_err(|_| bad())
         }
+        Some(b'*') if number()? < 0 => Ok(Resp::Nil),
+        Some(b'*') => (0..number()?)
+            .map(|_| read_reply(reader))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map(Resp::Array),
         _ => Err(bad()),
     }
 }

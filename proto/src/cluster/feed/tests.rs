@@ -153,16 +153,10 @@ fn a_head_ahead_of_the_applied_changes_is_a_gap_even_with_nothing_held() {
 }
 
 #[test]
-fn a_head_behind_the_applied_changes_means_the_store_started_over() {
+fn a_head_behind_the_applied_changes_is_only_old_news() {
     let mut f = synced_at(10);
     f.handle_head(ms(1), 3);
-    assert_eq!(
-        f.poll_resync(),
-        Some(Resync::Restarted {
-            head: 3,
-            applied: 10
-        })
-    );
-    f.handle_snapshot(ms(2), 3);
-    assert_eq!(feed(&mut f, ms(3), &[4]), [4]);
+    assert_eq!(f.poll_resync(), None);
+    assert_eq!(f.poll_timeout(), None);
+    assert_eq!(feed(&mut f, ms(3), &[11]), [11]);
 }

@@ -593,6 +593,8 @@ where
     }
 
     fn claimed(&mut self, now: Instant, i: usize, reply: Result<StoreReply, StoreFailed>) {
+        // The answer concerns a connection the host is not handling now: wake it.
+        self.wake = true;
         let c = &mut self.conns.as_mut()[i];
         c.store.busy = false;
         let claiming = c.state == ConnState::Claiming;

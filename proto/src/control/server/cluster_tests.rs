@@ -187,7 +187,12 @@ fn a_name_held_elsewhere_is_refused_with_the_usual_reason() {
     let c = s.handle_connect(ms(1), peer(1)).unwrap();
     s.handle_bytes(ms(1), c, &hello("bob"));
     let op = drain_ops(&mut s, ms(1))[0];
+    let _ = s.poll_wakeup();
     s.handle_store_reply(ms(2), op, Ok(StoreReply::Taken));
+    assert!(
+        s.poll_wakeup(),
+        "the waiting connection is woken for its refusal"
+    );
     let got = pull(&mut s, ms(2), c);
     assert_eq!(got[0], "rejected name is taken");
     // A name this server already lists is refused without asking the store.
