@@ -32,7 +32,8 @@ use std::sync::Arc;
 
 use peerchat_proto::cluster::ClusterConfig;
 use peerchat_proto::control::server::{StoreFailed, StoreOp, StoreReply};
-use tokio::sync::watch;
+use std::sync::Mutex;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::node::Shared;
@@ -54,6 +55,43 @@ pub fn open(url: &str) -> Result<redis::Client, String> {
     redis::Client::open(url).map_err(|e| format!("bad cluster URL {url:?}: {e}"))
 }
 
+/// Where the stream reader reads from. Every presence-set load sets it while it holds
+/// the node's lock, and the reader applies a batch under that lock only if no load came
+/// since it read the batch: a change read before a load is never applied after it (it
+/// might even come from a Redis that has since lost its data and numbers afresh).
+#[derive(Default)]
+pub(crate) struct Cursor {
+    /// How many loads set it, and the stream position of the last.
+    state: Mutex<(u64, Option<String>)>,
+    changed: Notify,
+}
+
+impl Cursor {
+    fn set(&self, position: String) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state = (state.0 + 1, Some(position));
+        self.changed.notify_one();
+    }
+
+    /// The load count and the position.
+    pub(crate) fn get(&self) -> (u64, Option<String>) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until a load after load number `seen` sets it.
+    pub(crate) async fn after(&self, seen: u64) -> (u64, String) {
+        loop {
+            let notified = self.changed.notified();
+            if let (n, Some(position)) = self.get() {
+                if n > seen {
+                    return (n, position);
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
 /// The running cluster tasks.
 pub(crate) struct Tasks {
     store: tokio::task::JoinHandle<()>,
@@ -70,14 +108,14 @@ impl Tasks {
 /// Starts the store and stream tasks for a node in cluster mode.
 pub(crate) fn start(shared: &Arc<Shared>, client: redis::Client, config: &ClusterConfig) -> Tasks {
     let store = Arc::new(Store::new(client.clone(), config));
-    let (cursor_tx, cursor_rx) = watch::channel(None);
+    let cursor = Arc::new(Cursor::default());
     let timeout = std_duration(config.op_timeout);
     Tasks {
-        store: tokio::spawn(run_store(Arc::clone(shared), store, cursor_tx)),
+        store: tokio::spawn(run_store(Arc::clone(shared), store, Arc::clone(&cursor))),
         reader: tokio::spawn(reader::read_changes(
             Arc::clone(shared),
             client,
-            cursor_rx,
+            cursor,
             READ_BLOCK,
             timeout,
         )),
@@ -91,7 +129,7 @@ enum Done {
 }
 
 /// Runs the core's store ops until aborted.
-async fn run_store(shared: Arc<Shared>, store: Arc<Store>, cursor: watch::Sender<Option<String>>) {
+async fn run_store(shared: Arc<Shared>, store: Arc<Store>, cursor: Arc<Cursor>) {
     let mut calls: JoinSet<Done> = JoinSet::new();
     loop {
         let room = IN_FLIGHT.saturating_sub(calls.len());
@@ -156,7 +194,7 @@ fn dispatch(store: &Arc<Store>, calls: &mut JoinSet<Done>, ops: Vec<StoreOp>) {
 }
 
 /// Hands a finished call's answers to the core.
-fn settle(shared: &Shared, cursor: &watch::Sender<Option<String>>, done: Done) {
+fn settle(shared: &Shared, cursor: &Cursor, done: Done) {
     match done {
         Done::Replies(replies) => shared.with(|node, now| {
             for (op, reply) in replies {
@@ -170,8 +208,10 @@ fn settle(shared: &Shared, cursor: &watch::Sender<Option<String>>, done: Done) {
                 last_id,
                 leases,
             } = loaded;
-            shared.with(|node, now| node.handle_snapshot(now, epoch, seq, leases));
-            cursor.send_replace(Some(last_id));
+            shared.with(|node, now| {
+                node.handle_snapshot(now, epoch, seq, leases);
+                cursor.set(last_id);
+            });
         }
         Done::Loaded(Err(e)) => {
             shared.with(|node, now| node.handle_store_reply(now, StoreOp::Load, Err(e)))

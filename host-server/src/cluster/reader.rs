@@ -2,7 +2,8 @@
 //! position the last presence set was taken at; every entry is parsed into a
 //! [`Change`] and handed to the core, which orders them. A malformed entry is skipped
 //! (logged): the hole it leaves in the numbering makes the core load the presence set
-//! again. A failed read tells the core the store failed; reading resumes from the
+//! again. A batch read before a load is dropped (see [`Cursor`]): the load's position
+//! covers it. A failed read tells the core the store failed; reading resumes from the
 //! position of the next presence set the core loads.
 
 use core::time::Duration;
@@ -11,9 +12,9 @@ use std::sync::Arc;
 use peerchat_proto::cluster::Change;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
-use tokio::sync::watch;
 
 use super::scripts::STREAM;
+use super::Cursor;
 use crate::node::Shared;
 
 /// Most entries read at once.
@@ -23,44 +24,39 @@ const BATCH: usize = 1024;
 pub(crate) async fn read_changes(
     shared: Arc<Shared>,
     client: redis::Client,
-    mut cursor: watch::Receiver<Option<String>>,
+    cursor: Arc<Cursor>,
     block: Duration,
     timeout: Duration,
 ) {
     let mut conn: Option<MultiplexedConnection> = None;
-    let mut position: Option<String> = None;
+    let (mut load, mut from) = cursor.after(0).await;
     loop {
-        if cursor.has_changed().unwrap_or(false) {
-            position = cursor.borrow_and_update().clone();
-        }
-        let Some(from) = position.clone() else {
-            if cursor.changed().await.is_err() {
-                return;
-            }
-            position = cursor.borrow_and_update().clone();
-            continue;
-        };
         match read(&client, &mut conn, &from, block, timeout).await {
             Ok(entries) => {
-                if let Some((last, _)) = entries.last() {
-                    position = Some(last.clone());
-                }
+                let next = entries.last().map(|(id, _)| id.clone());
                 let changes: Vec<Change> = entries.into_iter().filter_map(|(_, c)| c).collect();
-                if !changes.is_empty() {
-                    shared.with(|node, now| {
+                let current = shared.with(|node, now| {
+                    let current = cursor.get().0 == load;
+                    if current {
                         for change in changes {
                             node.handle_change(now, change);
                         }
-                    });
-                    shared.retime.notify_one();
+                    }
+                    current
+                });
+                shared.retime.notify_one();
+                if current {
+                    from = next.unwrap_or(from);
+                } else {
+                    (load, from) = cursor.after(load).await;
                 }
             }
             Err(e) => {
                 tracing::debug!(error = %e, "reading the change stream failed");
                 conn = None;
-                position = None;
                 shared.with(|node, now| node.handle_store_failed(now));
                 shared.retime.notify_one();
+                (load, from) = cursor.after(load).await;
             }
         }
     }

@@ -51,6 +51,9 @@ struct SimServer {
     cut: bool,
     /// Where its stream reader is; `None` until a presence set says.
     cursor: Option<usize>,
+    /// Presence sets applied: a change read before the last one is dropped, as the
+    /// host does (the set's position covers it).
+    loads: u64,
     /// Bumped on restart: calls of the old process are dropped.
     generation: u32,
     addr: SocketAddr,
@@ -118,7 +121,7 @@ impl ClusterSim {
         let mut sim = ClusterSim {
             now: Instant::ZERO,
             rng: SimRng::new(seed),
-            store: SimStore::new(512, 1),
+            store: SimStore::new(512, 1, 0),
             store_up: true,
             servers: Vec::new(),
             clients: Vec::new(),
@@ -136,6 +139,7 @@ impl ClusterSim {
                 alive: true,
                 cut: false,
                 cursor: None,
+                loads: 0,
                 generation: 0,
                 addr: addr(1 + i as u8, 8888),
             });
@@ -217,6 +221,8 @@ impl ClusterSim {
         s.alive = true;
         s.cut = false;
         s.cursor = None;
+        // A new process reads nothing the old one read.
+        s.loads += 1;
     }
 
     /// Cuts server `i` off from the store, or reconnects it.
@@ -230,7 +236,7 @@ impl ClusterSim {
         self.store_up = up;
         if wipe {
             let epoch = self.rng.next_u64();
-            self.store = SimStore::new(512, epoch);
+            self.store = SimStore::new(512, epoch, self.store.end());
         }
     }
 
@@ -315,9 +321,10 @@ impl ClusterSim {
                 continue;
             };
             let text = String::from_utf8(d.bytes).expect("change text");
-            let change = Change::parse(&text).expect("a change the model wrote");
+            let (loads, text) = text.split_once('|').expect("load count|change");
+            let change = Change::parse(text).expect("a change the model wrote");
             let s = &mut self.servers[i];
-            if s.alive {
+            if s.alive && loads.parse() == Ok(s.loads) {
                 s.core.handle_change(self.now, change);
                 if std::env::var_os("SIM_TRACE").is_some() {
                     let listed = s.core.directory().find(change.lease.name.as_str());
@@ -365,6 +372,7 @@ impl ClusterSim {
                     s.core
                         .handle_snapshot(now, loaded.epoch, loaded.seq, loaded.leases);
                     s.cursor = Some(loaded.position);
+                    s.loads += 1;
                 }
                 Call::Loaded(Err(e)) => {
                     self.servers[i]
@@ -417,8 +425,9 @@ impl ClusterSim {
             s.cursor = Some(end);
             let to = s.addr;
             for change in entries {
+                let text = format!("{}|{change}", s.loads);
                 self.net
-                    .send(self.now, self.store_addr, to, change.to_string().as_bytes());
+                    .send(self.now, self.store_addr, to, text.as_bytes());
             }
         }
     }

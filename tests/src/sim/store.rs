@@ -48,11 +48,14 @@ fn folded(name: &UserName) -> String {
 }
 
 impl SimStore {
-    /// An empty store keeping at most `max_len` stream entries, of epoch `epoch`.
-    pub fn new(max_len: usize, epoch: u64) -> Self {
+    /// An empty store keeping at most `max_len` stream entries, of epoch `epoch`, its
+    /// stream positions starting at `first` (Redis stream ids grow with time, also
+    /// across a restart).
+    pub fn new(max_len: usize, epoch: u64, first: usize) -> Self {
         SimStore {
             max_len,
             epoch,
+            first,
             ..SimStore::default()
         }
     }
