@@ -18,7 +18,8 @@
 //!
 //! **Modules.** [`wire`] is the version-1 wire format and its limits; [`time`] the clock
 //! types; [`link`] reliable, ordered chat with one peer; [`endpoint`] every chat link of
-//! one client over one UDP socket.
+//! one client over one UDP socket; [`cluster`] the records and change feed of a
+//! directory cluster (the server node's cluster mode lives in [`control::server`]).
 #![no_std]
 #![forbid(unsafe_code)]
 
