@@ -13,7 +13,7 @@
 //! | `{peerchat}:next-id` | string | the last id handed out |
 //! | `{peerchat}:seq` | string | the last change number |
 //! | `{peerchat}:changes` | stream | one entry per change, field `c` = change text |
-//! | `{peerchat}:epoch` | string | when these keys were first written (µs): a Redis that lost its data gets a new one |
+//! | `{peerchat}:epoch` | string | set by the first sweep or load of a Redis (its clock, µs): one that lost its data gets a new one |
 
 /// The keys, in the order every script takes them (`KEYS[1]` … `KEYS[7]`).
 pub(crate) const KEYS: [&str; 7] = [
@@ -47,13 +47,11 @@ local function epoch()
   return e
 end
 local function publish(head, lease)
-  epoch()
   local seq = redis.call('INCR', seq_key)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'c', head .. ' ' .. seq .. ' ' .. lease)
   return seq
 end
 local function publish_left(why, lease)
-  epoch()
   local seq = redis.call('INCR', seq_key)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'c', 'L ' .. seq .. ' ' .. why .. ' ' .. lease)
   return seq
@@ -69,9 +67,6 @@ local function drop(folded, lease, why)
 end
 local function grant(folded, id, owner, addr, name, key, ttl, now)
   local lease = tostring(id) .. ' ' .. owner .. ' ' .. addr .. ' ' .. name .. ' ' .. key
-  if tonumber(redis.call('GET', next_id) or '0') < tonumber(id) then
-    redis.call('SET', next_id, tostring(id))
-  end
   redis.call('HSET', users, folded, lease)
   redis.call('ZADD', expiry, now + ttl, folded)
   redis.call('HSET', ids, tostring(id), folded)
@@ -143,6 +138,10 @@ for i = 4, #ARGV - 4, 5 do
     if holder and holder ~= folded then
       out[#out + 1] = -1
     else
+      -- New claims draw ids above this one (after a loss of data the counter restarted).
+      if tonumber(redis.call('GET', next_id) or '0') < tonumber(id) then
+        redis.call('SET', next_id, id)
+      end
       out[#out + 1] = grant(folded, id, owner, addr, name, key, ttl, now)
     end
   end

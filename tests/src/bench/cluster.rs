@@ -30,6 +30,8 @@ use crate::procs::{cpu_secs, raise_fd_limit, rss_kib, ServerProc};
 const LIMIT: Duration = Duration::from_secs(180);
 /// Cross-server joins timed.
 const JOINS: usize = 300;
+/// The pause between two timed joins.
+const JOIN_EVERY: Duration = Duration::from_millis(40);
 /// How long the idle cost of the cluster is watched.
 const IDLE: Duration = Duration::from_secs(10);
 
@@ -199,8 +201,9 @@ fn percentile(values: &[f64], p: usize) -> f64 {
 /// When each id's `Joined` reached a watcher, per server.
 type Seen = Arc<(Mutex<HashMap<u32, StdInstant>>, Notify)>;
 
-/// Times [`JOINS`] logins, one after another, each from its `Hello` on server `k`
-/// until the watcher on server `k + 1` reads its `Joined`; in milliseconds.
+/// Times [`JOINS`] logins, one after another ([`JOIN_EVERY`] apart), each from its
+/// `Hello` on server `k` until the watcher on server `k + 1` reads its `Joined`; in
+/// milliseconds. The probes stay logged in until all are timed.
 async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
     let retries = AtomicU64::new(0);
     let mut seen = Vec::new();
@@ -212,6 +215,7 @@ async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut out = Vec::new();
+    let mut probes = Vec::new();
     for j in 0..JOINS {
         let from = j % servers.len();
         let to = (from + 1) % servers.len();
@@ -222,6 +226,7 @@ async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
         let Some(id) = log_in(&mut stream, &format!("probe{j}")).await else {
             continue;
         };
+        let welcomed = started.elapsed();
         let (log, arrived) = &*seen[to];
         let wait = async {
             loop {
@@ -234,10 +239,18 @@ async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
         };
         if let Ok(at) = tokio::time::timeout(Duration::from_secs(10), wait).await {
             out.push(at.saturating_duration_since(started).as_secs_f64() * 1e3);
+            if std::env::var_os("BENCH_CLUSTER_TRACE").is_some() {
+                eprintln!(
+                    "join {j}: welcome {:.1} ms, seen {:.1} ms",
+                    welcomed.as_secs_f64() * 1e3,
+                    out[out.len() - 1]
+                );
+            }
         }
-        drop(stream);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        probes.push(stream);
+        tokio::time::sleep(JOIN_EVERY).await;
     }
+    drop(probes);
     for w in watchers {
         w.abort();
     }
