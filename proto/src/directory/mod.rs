@@ -10,8 +10,10 @@
 //! `vec![Slot::EMPTY; 100_000]` on the server host — so a large table is never built on
 //! the stack. Lookups are O(1) expected: a [`PeerId`] encodes its slot index, and names
 //! live in a chained hash index whose bucket heads and links are stored inside the slots
-//! themselves (no second table to lend).
+//! themselves (no second table to lend). A cluster's servers give entries ids of their
+//! own choosing, and keep entries for other servers' users ([`ids`]).
 
+mod ids;
 #[cfg(test)]
 mod ids_tests;
 mod slot;
@@ -110,35 +112,6 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         self.insert(now, name, addr, None, tag)
     }
 
-    /// Like [`Directory::join`] under an id the caller chose (a cluster hands out ids
-    /// that every server's table shares). `JoinError::IdTaken` if that id is online or
-    /// is the server's own. Do not mix with [`Directory::join`] in one table: its ids
-    /// are not checked against these.
-    pub fn join_as(
-        &mut self,
-        now: Instant,
-        name: &str,
-        addr: WireAddr,
-        id: PeerId,
-        tag: u32,
-    ) -> Result<Login, JoinError> {
-        self.insert(now, name, addr, Some(id), tag)
-    }
-
-    /// Adds a peer whose liveness someone else tracks (a user of another server of a
-    /// cluster): like [`Directory::join_as`], but it never expires here.
-    pub fn join_remote(
-        &mut self,
-        name: &str,
-        addr: WireAddr,
-        id: PeerId,
-        tag: u32,
-    ) -> Result<Delta, JoinError> {
-        let never = Instant::from_micros(u64::MAX);
-        self.insert(never, name, addr, Some(id), tag)
-            .map(|login| login.delta)
-    }
-
     fn insert(
         &mut self,
         now: Instant,
@@ -230,37 +203,6 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         }
         slot.addr = observed;
         Ok(Some(self.bump(DeltaKind::Moved, self.record(index))))
-    }
-
-    /// Publishes `addr` for `id` without a probe (a cluster peer that moved on its own
-    /// server). `None` if no one online has that id or the address is unchanged.
-    pub fn set_addr(&mut self, id: PeerId, addr: WireAddr) -> Option<Delta> {
-        let index = self.index_of(id)?;
-        let slot = &mut self.slots.as_mut()[index as usize];
-        if slot.addr == addr {
-            return None;
-        }
-        slot.addr = addr;
-        Some(self.bump(DeltaKind::Moved, self.record(index)))
-    }
-
-    /// Replaces the caller's tag of `id`; `false` if no one online has that id.
-    pub fn set_tag(&mut self, id: PeerId, tag: u32) -> bool {
-        match self.index_of(id) {
-            Some(i) => {
-                self.slots.as_mut()[i as usize].tag = tag;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The first online peer in slot `from` or after it, with its slot and tag: walk the
-    /// table with `scan(slot + 1)`; removing the peer just returned does not disturb it.
-    pub fn scan(&self, from: usize) -> Option<(usize, PeerRecord, u32)> {
-        let slots = &self.slots.as_ref()[..self.high as usize];
-        let i = from + slots.get(from..)?.iter().position(Slot::is_used)?;
-        Some((i, slots[i].record(), slots[i].tag))
     }
 
     /// The peer with this id.
@@ -378,19 +320,7 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
             return Some(index);
         }
         // Not where `join` would have put it: an id given to `join_as`, or no one.
-        let mut i = slots[self.id_bucket(id)].id_head;
-        while i != NIL {
-            if slots[i as usize].id == id {
-                return Some(i);
-            }
-            i = slots[i as usize].id_next;
-        }
-        None
-    }
-
-    fn id_bucket(&self, id: PeerId) -> usize {
-        let h = crate::names::user::mix64(u64::from(id.0) ^ self.hash_seed);
-        ((u128::from(h) * u128::from(self.cap)) >> 64) as usize
+        self.find_keyed(id)
     }
 
     fn record(&self, index: u32) -> PeerRecord {
@@ -435,24 +365,6 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         slots[index as usize].vacate(self.free);
         self.free = index;
         self.len -= 1;
-    }
-
-    /// Removes slot `index` from its id-bucket chain.
-    fn unlink_id(&mut self, index: u32) {
-        let bucket = self.id_bucket(self.slots.as_ref()[index as usize].id);
-        let slots = self.slots.as_mut();
-        let after = slots[index as usize].id_next;
-        if slots[bucket].id_head == index {
-            slots[bucket].id_head = after;
-            return;
-        }
-        let mut i = slots[bucket].id_head;
-        while i != NIL && slots[i as usize].id_next != index {
-            i = slots[i as usize].id_next;
-        }
-        if i != NIL {
-            slots[i as usize].id_next = after;
-        }
     }
 
     fn bump(&mut self, kind: DeltaKind, peer: PeerRecord) -> Delta {

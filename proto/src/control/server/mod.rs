@@ -25,11 +25,8 @@
 //! the caller.
 
 mod cluster;
-#[cfg(test)]
-mod cluster_tests;
 mod conn;
 pub mod journal;
-mod merge;
 mod output;
 #[cfg(test)]
 mod tests;

@@ -13,19 +13,21 @@
 //! [`ClusterSim::check`] says whether every list agrees with the store's live leases.
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::collections::{BTreeMap, BTreeSet};
 
 use peerchat_proto::cluster::{Change, ClusterConfig, NodeId};
-use peerchat_proto::control::client::{Action, Client, ClientConfig};
+use peerchat_proto::control::client::Client;
 use peerchat_proto::control::server::{
-    Conn, ConnId, Record, Server, ServerConfig, StoreFailed, StoreOp, StoreReply, Transmit,
+    Conn, ConnId, Record, Server, ServerConfig, StoreFailed, StoreOp, StoreReply,
 };
 use peerchat_proto::directory::Slot;
 use peerchat_proto::time::{Duration, Instant};
-use peerchat_proto::wire::{WireAddr, MAX_CLIENT_FRAME};
+
+mod check;
+mod clients;
 
 use super::store::{Loaded, SimStore};
 use super::{NetConfig, Network, SimRng};
+use clients::drain;
 
 type Node = Server<Vec<Slot>, Vec<Conn>, Vec<Record>>;
 
@@ -66,16 +68,16 @@ struct Link {
 }
 
 struct SimClient {
-    name: String,
-    client: Client<64>,
+    pub(super) name: String,
+    pub(super) client: Client<64>,
     /// Server indexes in the order this client tries them.
-    servers: Vec<usize>,
-    link: Option<Link>,
+    pub(super) servers: Vec<usize>,
+    pub(super) link: Option<Link>,
     /// Whether the scenario wants it logged in (it quits otherwise).
-    wanted: bool,
+    pub(super) wanted: bool,
     /// When it was refused for good (a new session's name still held by the lease of
     /// the last one, which had no chance to release it): the user tries again later.
-    refused_at: Option<Instant>,
+    pub(super) refused_at: Option<Instant>,
 }
 
 /// The simulated cluster.
@@ -152,23 +154,6 @@ impl ClusterSim {
         sim
     }
 
-    fn spawn_client(&mut self, name: String, servers: Vec<usize>) {
-        let mut config = ClientConfig::new(self.rng.next_u64());
-        config.backoff_min = Duration::from_millis(100);
-        config.backoff_max = Duration::from_secs(1);
-        config.handshake_timeout = Duration::from_secs(2);
-        let mut client = Client::new(&name, 9000, config).expect("valid name");
-        client.set_servers(servers.len() as u8);
-        self.clients.push(SimClient {
-            name,
-            client,
-            servers,
-            link: None,
-            wanted: true,
-            refused_at: None,
-        });
-    }
-
     /// The virtual time.
     pub fn now(&self) -> Instant {
         self.now
@@ -238,25 +223,6 @@ impl ClusterSim {
             let epoch = self.rng.next_u64();
             self.store = SimStore::new(512, epoch, self.store.end());
         }
-    }
-
-    /// Client `i` logs out (`wanted = false`) or a new client logs in under its name.
-    pub fn want_client(&mut self, i: usize, wanted: bool) {
-        if self.clients[i].wanted == wanted {
-            return;
-        }
-        if !wanted {
-            self.clients[i].wanted = false;
-            self.clients[i].client.quit();
-            return;
-        }
-        let (name, servers) = (
-            self.clients[i].name.clone(),
-            self.clients[i].servers.clone(),
-        );
-        self.drop_link(i);
-        self.spawn_client(name, servers);
-        self.clients.swap_remove(i);
     }
 
     /// Runs for `d` of virtual time.
@@ -431,227 +397,6 @@ impl ClusterSim {
             }
         }
     }
-
-    fn pump_client(&mut self, i: usize) {
-        let now = self.now;
-        let c = &mut self.clients[i];
-        if c.wanted && c.client.is_stopped() {
-            let since = *c.refused_at.get_or_insert(now);
-            if now.saturating_since(since) >= Duration::from_secs(1) {
-                c.wanted = false;
-                self.want_client(i, true);
-            }
-            return;
-        }
-        if c.client.poll_timeout().is_some_and(|t| t <= now) {
-            c.client.handle_timeout(now);
-        }
-        drain(&mut c.client);
-        while let Some(action) = self.clients[i].client.poll_action() {
-            match action {
-                Action::Connect => self.connect(i),
-                Action::Close => self.drop_link(i),
-            }
-        }
-        self.carry(i);
-    }
-
-    fn connect(&mut self, i: usize) {
-        let now = self.now;
-        let c = &mut self.clients[i];
-        let target = c.servers[c.client.server() % c.servers.len()];
-        let s = &mut self.servers[target];
-        let peer = WireAddr::V4([10, 1, (i / 250) as u8, (i % 250) as u8], 40000);
-        let conn = if s.alive {
-            s.core.handle_connect(now, peer).ok()
-        } else {
-            None
-        };
-        match conn {
-            Some(conn) => {
-                c.link = Some(Link {
-                    server: target,
-                    generation: s.generation,
-                    conn,
-                });
-                c.client.handle_connected(now);
-            }
-            None => c.client.handle_connect_failed(now),
-        }
-        drain(&mut c.client);
-    }
-
-    fn drop_link(&mut self, i: usize) {
-        if let Some(link) = self.clients[i].link.take() {
-            let s = &mut self.servers[link.server];
-            if s.alive && s.generation == link.generation {
-                s.core.handle_disconnect(self.now, link.conn);
-            }
-        }
-    }
-
-    /// Moves bytes both ways on client `i`'s connection.
-    fn carry(&mut self, i: usize) {
-        let now = self.now;
-        let c = &mut self.clients[i];
-        let Some(link) = c.link.as_ref() else { return };
-        let s = &mut self.servers[link.server];
-        let mut frame = [0u8; MAX_CLIENT_FRAME];
-        while let Some(Ok(n)) = c.client.poll_transmit(&mut frame) {
-            s.core.handle_bytes(now, link.conn, &frame[..n]);
-        }
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match s.core.poll_transmit(now, link.conn, &mut buf) {
-                Transmit::Frames(n) => feed(&mut c.client, now, &buf[..n]),
-                Transmit::Idle => break,
-                Transmit::Close(_) => {
-                    s.core.handle_disconnect(now, link.conn);
-                    c.link = None;
-                    c.client.handle_disconnected(now);
-                    drain(&mut c.client);
-                    break;
-                }
-            }
-        }
-    }
-
-    /// The state of every server and client, for a failure message.
-    pub fn describe(&self) -> String {
-        let mut out = format!(
-            "store up {} seq {} end {}\n",
-            self.store_up,
-            self.store.seq(),
-            self.store.end()
-        );
-        for (i, s) in self.servers.iter().enumerate() {
-            out += &format!(
-                "server {i} node {} alive {} cut {} up {} applied {:?} cursor {:?} idle {}\n",
-                s.node,
-                s.alive,
-                s.cut,
-                s.core.is_store_up(),
-                s.core.cluster_seq(),
-                s.cursor,
-                s.core.is_store_idle()
-            );
-        }
-        for c in &self.clients {
-            out += &format!(
-                "{} wanted {} online {} id {:?} on {:?}\n",
-                c.name,
-                c.wanted,
-                c.client.is_online(),
-                c.client.id(),
-                c.link.as_ref().map(|l| l.server)
-            );
-        }
-        for l in self.store.live(self.now) {
-            out += &format!("lease {l}\n");
-        }
-        if std::env::var_os("SIM_LOG").is_some() {
-            for c in self.store.read(0).0 {
-                out += &format!("log {c}\n");
-            }
-        }
-        out
-    }
-
-    /// The ids of the users server `i` owns in the store now.
-    pub fn server_ids_owned(&self, i: usize) -> BTreeSet<u32> {
-        let node = self.servers[i].node;
-        self.store
-            .live(self.now)
-            .iter()
-            .filter(|l| l.owner == node)
-            .map(|l| l.id.0)
-            .collect()
-    }
-
-    /// The ids server `i` lists.
-    pub fn listed_ids(&self, i: usize) -> BTreeSet<u32> {
-        self.servers[i]
-            .core
-            .directory()
-            .iter()
-            .map(|r| r.id.0)
-            .collect()
-    }
-
-    /// Whether every list agrees with the store's live leases: each running server
-    /// lists exactly them; every wanted client is logged in on a running server, which
-    /// owns its lease; every client's roster is its server's list.
-    pub fn check(&self) -> Result<(), String> {
-        let live: BTreeMap<String, (u32, NodeId)> = self
-            .store
-            .live(self.now)
-            .iter()
-            .map(|l| (l.name.as_str().to_owned(), (l.id.0, l.owner)))
-            .collect();
-        let leases: BTreeSet<(String, u32)> =
-            live.iter().map(|(n, (id, _))| (n.clone(), *id)).collect();
-        for (i, s) in self.servers.iter().enumerate().filter(|(_, s)| s.alive) {
-            let listed: BTreeSet<(String, u32)> = s
-                .core
-                .directory()
-                .iter()
-                .map(|r| (r.name.as_str().to_owned(), r.id.0))
-                .collect();
-            if listed != leases {
-                return Err(format!(
-                    "server {i} lists {listed:?}, the store {leases:?}\n{}",
-                    self.describe()
-                ));
-            }
-        }
-        for c in self.clients.iter().filter(|c| c.wanted) {
-            let (Some(link), Some(id)) = (c.link.as_ref(), c.client.id()) else {
-                return Err(format!(
-                    "{} is not logged in (stopped: {})\n{}",
-                    c.name,
-                    c.client.is_stopped(),
-                    self.describe()
-                ));
-            };
-            let s = &self.servers[link.server];
-            match live.get(&c.name) {
-                Some((lid, owner)) if *lid == id.0 && *owner == s.node => {}
-                other => {
-                    return Err(format!(
-                        "{} on server {} has lease {other:?}",
-                        c.name, link.server
-                    ))
-                }
-            }
-            let roster: BTreeSet<(String, u32)> = c
-                .client
-                .roster()
-                .iter()
-                .map(|r| (r.name.as_str().to_owned(), r.id.0))
-                .collect();
-            if roster != leases {
-                return Err(format!("{}'s roster is {roster:?}", c.name));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Feeds bytes to a client, draining its events whenever it asks.
-fn feed(client: &mut Client<64>, now: Instant, bytes: &[u8]) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let used = client.handle_bytes(now, rest);
-        drain(client);
-        rest = &rest[used..];
-        if used == 0 {
-            break;
-        }
-    }
-}
-
-fn drain(client: &mut Client<64>) {
-    while client.poll_event().is_some() {}
 }
 
 impl core::fmt::Debug for ClusterSim {

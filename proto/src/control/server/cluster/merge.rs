@@ -19,8 +19,8 @@
 //!   from a store of another epoch (one that lost its data) numbers changes afresh:
 //!   local users' claim numbers are forgotten (any lease on their names is newer).
 
-use super::cluster::{ClusterEvent, REMOTE};
-use super::Server;
+use super::super::{Conn, Record, Server};
+use super::{ClusterEvent, REMOTE};
 use crate::cluster::{Change, ChangeKind, Lease, LeaseEnd};
 use crate::directory::Slot;
 use crate::names::user::UserName;
@@ -30,8 +30,8 @@ use crate::wire::PeerId;
 impl<S, C, J> Server<S, C, J>
 where
     S: AsRef<[Slot]> + AsMut<[Slot]>,
-    C: AsRef<[super::Conn]> + AsMut<[super::Conn]>,
-    J: AsRef<[super::Record]> + AsMut<[super::Record]>,
+    C: AsRef<[Conn]> + AsMut<[Conn]>,
+    J: AsRef<[Record]> + AsMut<[Record]>,
 {
     /// A change read from the store's stream (in cluster mode): applied in sequence
     /// order; duplicates are dropped, early ones held, and a gap that does not fill in
@@ -94,7 +94,7 @@ where
     }
 
     /// The store has been unreachable for a lease period: remote users go.
-    pub(super) fn drop_remote(&mut self) {
+    pub(in crate::control::server) fn drop_remote(&mut self) {
         let before = self.count_remote();
         self.drop_remote_where(|_, _| true);
         if let Some(cl) = self.cluster.as_mut() {
@@ -104,7 +104,7 @@ where
 
     /// The store granted this server `name` as `id` at change `seq`: entries here that
     /// disagree are stale, and go.
-    pub(super) fn evict_stale(&mut self, name: UserName, id: PeerId, seq: u64) {
+    pub(in crate::control::server) fn evict_stale(&mut self, name: UserName, id: PeerId, seq: u64) {
         if let Some(other) = self.dir.find(name.as_str()) {
             self.give_way(other, seq);
         }
