@@ -199,15 +199,7 @@ impl Store {
 }
 
 fn claim_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
-    let Value::Array(parts) = value else {
-        return Err(StoreFailed);
-    };
-    match parts
-        .iter()
-        .map(integer)
-        .collect::<Option<Vec<i64>>>()
-        .as_deref()
-    {
+    match integers(value).as_deref() {
         Some([0]) => Ok(StoreReply::Taken),
         Some([1, id, seq]) => Ok(StoreReply::Claimed {
             id: PeerId(u32::try_from(*id).map_err(|_| StoreFailed)?),
@@ -233,15 +225,7 @@ fn renew_reply(answer: &Value, op: &StoreOp) -> Result<StoreReply, StoreFailed> 
 }
 
 fn sweep_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
-    let Value::Array(parts) = value else {
-        return Err(StoreFailed);
-    };
-    match parts
-        .iter()
-        .map(integer)
-        .collect::<Option<Vec<i64>>>()
-        .as_deref()
-    {
+    match integers(value).as_deref() {
         Some([count, next_ms, head, epoch]) => Ok(StoreReply::Swept {
             count: u32::try_from(*count).unwrap_or(u32::MAX),
             next_expiry: u64::try_from(*next_ms).ok().map(CoreDuration::from_millis),
@@ -249,6 +233,14 @@ fn sweep_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
             epoch: u64::try_from(*epoch).map_err(|_| StoreFailed)?,
         }),
         _ => Err(StoreFailed),
+    }
+}
+
+/// An array reply of integers.
+fn integers(value: &Value) -> Option<Vec<i64>> {
+    match value {
+        Value::Array(parts) => parts.iter().map(integer).collect(),
+        _ => None,
     }
 }
 
