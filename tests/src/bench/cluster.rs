@@ -29,9 +29,11 @@ use crate::procs::{cpu_secs, raise_fd_limit, rss_kib, ServerProc};
 /// Give up converging after this long.
 const LIMIT: Duration = Duration::from_secs(180);
 /// Cross-server joins timed.
-const JOINS: usize = 300;
-/// The pause between two timed joins.
-const JOIN_EVERY: Duration = Duration::from_millis(40);
+const JOINS: usize = 100;
+/// The pause between two timed joins (each is then logged out): every join and leave
+/// reaches all N × 3 clients, so joins much closer together would measure the machine's
+/// fan-out capacity rather than the cluster's latency.
+const JOIN_EVERY: Duration = Duration::from_millis(150);
 /// How long the idle cost of the cluster is watched.
 const IDLE: Duration = Duration::from_secs(10);
 
@@ -77,16 +79,21 @@ pub fn run() -> Table {
         format!("{:.2}, {:.1}", m.redis_cpu, m.redis_rss_kib as f64 / 1024.0),
     ]);
     table.notes.push(format!(
+        "Machine load (1-minute load average, 2 cores, shared): {:.1} before, {:.1} after.",
+        m.load.0, m.load.1
+    ));
+    table.notes.push(format!(
         "Release build, loopback; servers `--cluster redis://… --max-clients {}` with the \
          default 5 s heartbeat (leases of 15 s renewed every 2.5 s); light clients in one \
          tokio process (2 worker threads), client i on server i mod 3; fd limit \
-         {fd_limit}. Joins: {JOINS} logins one after another, each on one server and \
+         {fd_limit}. Joins: {JOINS} logins {} ms apart, each on one server and \
          watched from the next, with all clients online. Commands per login: every \
          command Redis ran (`INFO commandstats`, those inside scripts included) from the \
          first login until all saw all, over the logins; script calls are the servers' \
          round trips. Idle: the same count over {}s after convergence. CPU = utime + \
          stime from the first login until all saw all; RSS then.",
         3 * per_server + 1_000,
+        JOIN_EVERY.as_millis(),
         IDLE.as_secs()
     ));
     table
@@ -107,9 +114,12 @@ struct Figures {
     servers: Vec<ServerFigures>,
     redis_cpu: f64,
     redis_rss_kib: u64,
+    /// The 1-minute load average before and after.
+    load: (f64, f64),
 }
 
 fn measure(per_server: usize) -> Figures {
+    let load0 = load_average();
     let total = 3 * per_server;
     let redis = RedisProc::start();
     let max = (total + 1_000).to_string();
@@ -173,7 +183,16 @@ fn measure(per_server: usize) -> Figures {
         servers: figures,
         redis_cpu,
         redis_rss_kib,
+        load: (load0, load_average()),
     }
+}
+
+/// The 1-minute load average (`/proc/loadavg`), 0 if unknown.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn total_calls(calls: &[(String, u64)]) -> u64 {
@@ -203,7 +222,7 @@ type Seen = Arc<(Mutex<HashMap<u32, StdInstant>>, Notify)>;
 
 /// Times [`JOINS`] logins, one after another ([`JOIN_EVERY`] apart), each from its
 /// `Hello` on server `k` until the watcher on server `k + 1` reads its `Joined`; in
-/// milliseconds. The probes stay logged in until all are timed.
+/// milliseconds. Each probe logs out once timed.
 async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
     let retries = AtomicU64::new(0);
     let mut seen = Vec::new();
@@ -215,7 +234,6 @@ async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut out = Vec::new();
-    let mut probes = Vec::new();
     for j in 0..JOINS {
         let from = j % servers.len();
         let to = (from + 1) % servers.len();
@@ -247,10 +265,9 @@ async fn join_latency(servers: &[SocketAddr]) -> Vec<f64> {
                 );
             }
         }
-        probes.push(stream);
+        drop(stream);
         tokio::time::sleep(JOIN_EVERY).await;
     }
-    drop(probes);
     for w in watchers {
         w.abort();
     }
