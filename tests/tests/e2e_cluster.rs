@@ -259,6 +259,12 @@ async fn leases_and_changes_in_redis_are_the_documented_records() {
     let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
     assert_eq!(seqs, expected, "changes are numbered without holes");
     assert_eq!(redis.command(&["HLEN", "{peerchat}:users"]).unwrap(), "1");
+
+    // A server stopped gracefully releases its users' leases on its way out.
+    let mut server = server;
+    server.proc.signal(libc::SIGTERM);
+    assert!(server.proc.wait_timeout(wait).is_some_and(|s| s.success()));
+    assert_eq!(redis.command(&["HLEN", "{peerchat}:users"]).unwrap(), "0");
 }
 
 /// Redis's clock in milliseconds.

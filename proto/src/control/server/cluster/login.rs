@@ -75,6 +75,7 @@ where
     /// The host is done with connection `i`: its slot is free again, or once the store
     /// work it is owed is settled.
     pub(in crate::control::server) fn retire_conn(&mut self, i: usize) {
+        self.release_on_shutdown(i);
         let c = &mut self.conns.as_mut()[i];
         if c.store.busy || c.store.queued {
             c.state = ConnState::Departed;
@@ -84,6 +85,22 @@ where
         c.store = StoreDue::NONE;
         c.next_free = self.free;
         self.free = i as u32;
+    }
+
+    /// A user whose connection closed for the server's shutdown is still listed (a lone
+    /// server just stops): in cluster mode its lease is released, so that its name is
+    /// free at once rather than when the lease expires.
+    fn release_on_shutdown(&mut self, i: usize) {
+        let c = &self.conns.as_ref()[i];
+        let closed = c.state == ConnState::Closing(CloseReason::Shutdown);
+        if self.cluster.is_none() || !closed || self.dir.tag(c.id) != Some(i as u32) {
+            return;
+        }
+        if let Some(delta) = self.dir.leave(c.id) {
+            self.publish(&delta);
+        }
+        self.conns.as_mut()[i].store.release = true;
+        self.enqueue(i);
     }
 
     pub(super) fn claimed(

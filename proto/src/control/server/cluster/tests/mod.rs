@@ -272,3 +272,33 @@ pub(super) fn a_user_gone_while_its_claim_is_out_is_released_and_its_slot_comes_
     );
     drop(others);
 }
+
+#[test]
+fn a_shutdown_releases_every_local_lease() {
+    let mut s = server();
+    let a = login(&mut s, ms(1), 1, "alice", 9, 1);
+    let _ = pull(&mut s, ms(1), a);
+    s.begin_shutdown(ms(2));
+    assert_eq!(
+        pull(&mut s, ms(2), a),
+        ["shutdown", "close server shutdown"]
+    );
+    assert_eq!(
+        drain_ops(&mut s, ms(2)),
+        [],
+        "nothing before the connection is gone"
+    );
+    s.handle_disconnect(ms(3), a);
+    let ops = drain_ops(&mut s, ms(3));
+    assert_eq!(
+        ops,
+        [StoreOp::Release {
+            conn: a,
+            name: UserName::new("alice").unwrap(),
+            id: PeerId(9),
+        }]
+    );
+    assert!(!s.is_store_idle());
+    s.handle_store_reply(ms(4), ops[0], Ok(StoreReply::Released));
+    assert!(s.is_store_idle() && s.is_finished());
+}
