@@ -37,7 +37,7 @@ fn churn(sim: &mut ClusterSim) {
 #[test]
 fn changes_late_duplicated_reordered_and_lost_converge() {
     let mut faults = peerchat_tests::sim::NetStats::default();
-    run_seeds("cluster_changes", 12, |seed| {
+    run_seeds("cluster_changes", 20, |seed| {
         let mut sim = ClusterSim::new(seed, 3, 9, rough());
         for _ in 0..40 {
             sim.run_for(Duration::from_millis(250));
@@ -54,7 +54,7 @@ fn changes_late_duplicated_reordered_and_lost_converge() {
 
 #[test]
 fn a_dead_servers_users_leave_within_the_lease_and_its_clients_fail_over() {
-    run_seeds("cluster_kill", 12, |seed| {
+    run_seeds("cluster_kill", 20, |seed| {
         let mut sim = ClusterSim::new(seed, 3, 9, NetConfig::perfect());
         converge(&mut sim, seed);
         let wait = Duration::from_millis(sim.rng().range(0, 1000));
@@ -81,7 +81,7 @@ fn a_dead_servers_users_leave_within_the_lease_and_its_clients_fail_over() {
 
 #[test]
 fn store_outages_wipes_and_cut_off_servers_converge() {
-    run_seeds("cluster_store", 12, |seed| {
+    run_seeds("cluster_store", 20, |seed| {
         let mut sim = ClusterSim::new(seed, 3, 9, rough());
         converge(&mut sim, seed);
         // Short outage: nobody's list changes for good.
@@ -113,7 +113,7 @@ fn store_outages_wipes_and_cut_off_servers_converge() {
 
 #[test]
 fn everything_at_once_converges() {
-    run_seeds("cluster_chaos", 12, |seed| {
+    run_seeds("cluster_chaos", 20, |seed| {
         let mut sim = ClusterSim::new(seed, 3, 12, rough());
         for _ in 0..60 {
             sim.run_for(Duration::from_millis(500));

@@ -5,9 +5,9 @@
 //! and how long to wait before trying again; this module only carries its
 //! [`StoreOp`]s to Redis and the answers back, and reads the change stream.
 //!
-//! Two tasks: [`run_store`] drains the core's ops (up to [`IN_FLIGHT`] calls at once,
-//! renewals batched [`RENEW_BATCH`] to a call), and [`reader::read_changes`] follows
-//! the stream with `XREAD BLOCK`. docs/CLUSTER.md describes the design.
+//! Two tasks: `run_store` drains the core's ops (up to `IN_FLIGHT` calls at once,
+//! renewals batched `RENEW_BATCH` to a call), and `reader::read_changes` follows the
+//! stream with `XREAD BLOCK`. docs/CLUSTER.md describes the design.
 //!
 //! **Why `redis` and not `fred`.** Both are maintained async clients with tokio
 //! support; we checked `cargo info` (redis 1.2.2, fred 10.1.0). `redis` (redis-rs) is

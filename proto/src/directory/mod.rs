@@ -11,7 +11,8 @@
 //! the stack. Lookups are O(1) expected: a [`PeerId`] encodes its slot index, and names
 //! live in a chained hash index whose bucket heads and links are stored inside the slots
 //! themselves (no second table to lend). A cluster's servers give entries ids of their
-//! own choosing, and keep entries for other servers' users ([`ids`]).
+//! own choosing, and keep entries for other servers' users ([`Directory::join_as`],
+//! [`Directory::join_remote`]).
 
 mod ids;
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //!
 //! A host that knows several servers (a cluster) says how many with
 //! [`Client::set_servers`] and connects to [`Client::server`] on each `Connect`:
-//! [`failover`] decides which one comes next.
+//! `failover` decides which one comes next.
 
 mod backoff;
 mod failover;

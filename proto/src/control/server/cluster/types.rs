@@ -44,7 +44,7 @@ impl StoreDue {
 pub enum StoreOp {
     /// Sweep expired leases, then load the presence set with the store's epoch and its
     /// change number, and read the stream on from the position it was taken at. Answer
-    /// with [`Server::handle_snapshot`] (or a failure).
+    /// with [`super::super::Server::handle_snapshot`] (or a failure).
     Load,
     /// Claim `name` for a login at `addr` under a new id: [`StoreReply::Claimed`] or
     /// [`StoreReply::Taken`].
