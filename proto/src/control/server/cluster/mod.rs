@@ -81,6 +81,8 @@ pub(in crate::control::server) struct Cluster {
     /// Ops handed out and not answered yet.
     out: u32,
     events: Deque<ClusterEvent, EVENTS>,
+    /// A `StoreDown` was reported since the store last answered a load.
+    told_down: bool,
     wake: bool,
 }
 
@@ -116,6 +118,7 @@ where
             tail: u32::MAX,
             out: 0,
             events: Deque::new(),
+            told_down: false,
             wake: true,
         });
     }
@@ -296,6 +299,7 @@ where
             cl.out = cl.out.saturating_sub(1);
         }
         cl.up = true;
+        cl.told_down = false;
         cl.retry = cl.config.retry_min;
         cl.last_ok = now;
         cl.drop_at = None;
@@ -310,13 +314,15 @@ where
         let Some(cl) = self.cluster.as_mut() else {
             return;
         };
+        if !core::mem::replace(&mut cl.told_down, true) {
+            let keep = cl.config.lease_ttl;
+            cl.push(ClusterEvent::StoreDown { keep });
+        }
         if cl.up {
             cl.up = false;
             cl.drop_at = Some(cl.last_ok + cl.config.lease_ttl);
             cl.renew_from = None;
             cl.feed.reset();
-            let keep = cl.config.lease_ttl;
-            cl.push(ClusterEvent::StoreDown { keep });
             self.drop_releases();
         }
         let Some(cl) = self.cluster.as_mut() else {

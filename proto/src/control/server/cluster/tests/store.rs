@@ -300,3 +300,23 @@ fn a_store_of_another_epoch_is_loaded_again() {
     assert_eq!(drain_ops(&mut s, ms(1001)), [StoreOp::Load]);
     assert!(cluster_events(&mut s).contains(&ClusterEvent::Loading(Resync::NewEpoch)));
 }
+
+#[test]
+fn a_store_unreachable_from_the_start_is_reported_once() {
+    let mut core = ServerConfig::new([5; 32]);
+    core.heartbeat = Duration::from_secs(1);
+    let mut s: TestServer = Server::new(
+        [Slot::EMPTY; 8],
+        core::array::from_fn(|_| Conn::new()),
+        [Record::EMPTY; 32],
+        core,
+    );
+    s.enable_cluster(ms(0), config());
+    for t in [0, 100, 300, 700] {
+        assert_eq!(drain_ops(&mut s, ms(t)), [StoreOp::Load], "retry at {t} ms");
+        s.handle_store_reply(ms(t), StoreOp::Load, Err(StoreFailed));
+    }
+    let keep = config().lease_ttl;
+    assert_eq!(cluster_events(&mut s), [ClusterEvent::StoreDown { keep }]);
+    assert_eq!(drain_ops(&mut s, ms(1400)), [], "the next try waits 800 ms");
+}
