@@ -80,17 +80,17 @@ impl Store {
             Ok(mut conn) => invocation.invoke_async::<Value>(&mut conn).await,
             Err(e) => Err(e),
         };
-        result.map_err(|e| {
-            if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
-                tracing::debug!(what, error = %e, "store unreachable");
-            } else {
-                tracing::error!(what, error = %e, "store refused a call");
-            }
-            if let Ok(mut slot) = self.conn.try_lock() {
-                *slot = None;
-            }
-            StoreFailed
-        })
+        let Err(e) = result else {
+            return result.map_err(|_| StoreFailed);
+        };
+        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
+            tracing::debug!(what, error = %e, "store unreachable");
+        } else {
+            tracing::error!(what, error = %e, "store refused a call");
+        }
+        // The next call connects again.
+        *self.conn.lock().await = None;
+        Err(StoreFailed)
     }
 
     /// One op but `Load` and batched renewals.
