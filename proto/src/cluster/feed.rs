@@ -31,7 +31,7 @@ pub const REORDER: usize = 32;
 /// Why the server must load the presence set again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Resync {
+pub enum Reload {
     /// No presence set was loaded yet (start, or the store came back).
     Start,
     /// A hole in the sequence was not filled in time.
@@ -48,15 +48,15 @@ pub enum Resync {
     NewEpoch,
 }
 
-impl core::fmt::Display for Resync {
+impl core::fmt::Display for Reload {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Resync::Start => f.write_str("no presence set loaded yet"),
-            Resync::Gap { expected, got } => {
+            Reload::Start => f.write_str("no presence set loaded yet"),
+            Reload::Gap { expected, got } => {
                 write!(f, "change {expected} missing (got {got})")
             }
-            Resync::Overflow => f.write_str("too many changes after a gap"),
-            Resync::NewEpoch => f.write_str("the store started over (new epoch)"),
+            Reload::Overflow => f.write_str("too many changes after a gap"),
+            Reload::NewEpoch => f.write_str("the store started over (new epoch)"),
         }
     }
 }
@@ -72,7 +72,7 @@ pub struct ChangeFeed {
     /// When the current gap opened.
     gap_since: Option<Instant>,
     grace: Duration,
-    resync: Option<Resync>,
+    resync: Option<Reload>,
     duplicates: u64,
 }
 
@@ -85,7 +85,7 @@ impl ChangeFeed {
             known: 0,
             gap_since: None,
             grace,
-            resync: Some(Resync::Start),
+            resync: Some(Reload::Start),
             duplicates: 0,
         }
     }
@@ -117,7 +117,7 @@ impl ChangeFeed {
             return Some(change);
         }
         if !self.hold(change) {
-            self.resync.get_or_insert(Resync::Overflow);
+            self.resync.get_or_insert(Reload::Overflow);
         }
         self.known = self.known.max(change.seq);
         self.gap_since.get_or_insert(now);
@@ -195,7 +195,7 @@ impl ChangeFeed {
         self.held = [None; REORDER];
         self.known = 0;
         self.gap_since = None;
-        self.resync = Some(Resync::Start);
+        self.resync = Some(Reload::Start);
     }
 
     /// When a gap has waited long enough.
@@ -212,7 +212,7 @@ impl ChangeFeed {
         if now >= at {
             self.gap_since = None;
             let got = self.held.iter().flatten().map(|c| c.seq).min();
-            self.resync.get_or_insert(Resync::Gap {
+            self.resync.get_or_insert(Reload::Gap {
                 expected: applied + 1,
                 got: got.unwrap_or(self.known),
             });
@@ -221,7 +221,7 @@ impl ChangeFeed {
 
     /// Whether the presence set must be loaded again, and why (each request once).
     #[must_use]
-    pub fn poll_resync(&mut self) -> Option<Resync> {
+    pub fn poll_resync(&mut self) -> Option<Reload> {
         self.resync.take()
     }
 

@@ -26,7 +26,7 @@ use core::fmt;
 
 use crate::time::Duration;
 
-pub use feed::{ChangeFeed, Resync, REORDER};
+pub use feed::{ChangeFeed, Reload, REORDER};
 pub use record::{Change, ChangeKind, Lease, LeaseEnd, RecordError};
 
 /// One server of a cluster (a random number each server picks when it starts).

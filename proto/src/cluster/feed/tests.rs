@@ -23,7 +23,7 @@ fn ms(n: u64) -> Instant {
 
 fn synced_at(seq: u64) -> ChangeFeed {
     let mut f = ChangeFeed::new(Duration::from_millis(100));
-    assert_eq!(f.poll_resync(), Some(Resync::Start));
+    assert_eq!(f.poll_resync(), Some(Reload::Start));
     f.handle_snapshot(ms(0), seq);
     f
 }
@@ -78,7 +78,7 @@ fn a_gap_not_filled_in_time_asks_for_a_resync_once() {
     f.handle_timeout(ms(110));
     assert_eq!(
         f.poll_resync(),
-        Some(Resync::Gap {
+        Some(Reload::Gap {
             expected: 2,
             got: 3
         })
@@ -96,7 +96,7 @@ fn overflowing_the_holding_room_asks_for_a_resync() {
     let mut f = synced_at(0);
     let early: std::vec::Vec<u64> = (2..2 + REORDER as u64 + 1).collect();
     assert_eq!(feed(&mut f, ms(1), &early), [] as [u64; 0]);
-    assert_eq!(f.poll_resync(), Some(Resync::Overflow));
+    assert_eq!(f.poll_resync(), Some(Reload::Overflow));
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn a_lost_store_forgets_its_numbering() {
     let mut f = synced_at(100);
     assert_eq!(feed(&mut f, ms(1), &[102]), [] as [u64; 0]);
     f.reset();
-    assert_eq!(f.poll_resync(), Some(Resync::Start));
+    assert_eq!(f.poll_resync(), Some(Reload::Start));
     assert_eq!(feed(&mut f, ms(2), &[101]), [] as [u64; 0]);
     // A new, empty store: its sequence starts again below where the old one was.
     f.reset();
@@ -145,7 +145,7 @@ fn a_head_ahead_of_the_applied_changes_is_a_gap_even_with_nothing_held() {
     f.handle_timeout(ms(107));
     assert_eq!(
         f.poll_resync(),
-        Some(Resync::Gap {
+        Some(Reload::Gap {
             expected: 13,
             got: 14
         })

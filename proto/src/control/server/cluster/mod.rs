@@ -39,7 +39,7 @@ mod types;
 use heapless::Deque;
 
 use super::{Conn, Record, Server};
-use crate::cluster::{ChangeFeed, ClusterConfig, Resync};
+use crate::cluster::{ChangeFeed, ClusterConfig, Reload};
 use crate::directory::Slot;
 use crate::time::{Duration, Instant};
 
@@ -271,7 +271,7 @@ where
     }
 
     /// Asks for the presence set to be loaded (at once unless a load is under way).
-    pub(in crate::control::server) fn want_load(&mut self, now: Instant, why: Resync) {
+    pub(in crate::control::server) fn want_load(&mut self, now: Instant, why: Reload) {
         let Some(cl) = self.cluster.as_mut() else {
             return;
         };
@@ -342,7 +342,7 @@ where
         if let Ok(StoreReply::Swept { head, epoch, .. }) = reply {
             if cl.epoch.is_some_and(|e| e != epoch) {
                 cl.epoch = None;
-                self.want_load(now, Resync::NewEpoch);
+                self.want_load(now, Reload::NewEpoch);
             } else {
                 cl.feed.handle_head(now, head);
             }

@@ -2,7 +2,7 @@
 //! the log-worthy events, and what one connection owes the store.
 
 use super::super::ConnId;
-use crate::cluster::Resync;
+use crate::cluster::Reload;
 use crate::directory::JoinError;
 use crate::names::user::UserName;
 use crate::time::Duration;
@@ -136,7 +136,7 @@ pub enum ClusterEvent {
         keep: Duration,
     },
     /// The presence set is being loaded again.
-    Loading(Resync),
+    Loading(Reload),
     /// The presence set was loaded: the server follows the stream from `seq` on.
     Synced {
         /// Its sequence number.

@@ -10,7 +10,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::super::*;
-use crate::cluster::{Change, ChangeKind, ClusterConfig, Lease, LeaseEnd, NodeId, Resync};
+use crate::cluster::{Change, ChangeKind, ClusterConfig, Lease, LeaseEnd, NodeId, Reload};
 use crate::time::Duration;
 use crate::wire::{
     encode_client_frame, FrameDecoder, ServerMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME,

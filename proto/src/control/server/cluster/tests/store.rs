@@ -40,7 +40,7 @@ fn a_gap_that_does_not_fill_loads_the_presence_set_again() {
     assert!(s.poll_store_wakeup());
     assert_eq!(drain_ops(&mut s, deadline), [StoreOp::Load]);
     assert!(
-        cluster_events(&mut s).contains(&ClusterEvent::Loading(Resync::Gap {
+        cluster_events(&mut s).contains(&ClusterEvent::Loading(Reload::Gap {
             expected: 1,
             got: 2
         }))
@@ -298,7 +298,7 @@ fn a_store_of_another_epoch_is_loaded_again() {
     };
     s.handle_store_reply(ms(1001), sweep, Ok(reply));
     assert_eq!(drain_ops(&mut s, ms(1001)), [StoreOp::Load]);
-    assert!(cluster_events(&mut s).contains(&ClusterEvent::Loading(Resync::NewEpoch)));
+    assert!(cluster_events(&mut s).contains(&ClusterEvent::Loading(Reload::NewEpoch)));
 }
 
 #[test]
