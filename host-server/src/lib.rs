@@ -109,16 +109,10 @@ pub async fn serve(
     let shared = Arc::new(Shared::new(build_node(&config)));
     let local = listener.local_addr()?;
     tracing::info!(%local, max_clients = config.max_clients, "directory server listening");
-    let cluster = store.map(|client| {
-        let node = NodeId(u64::from_le_bytes(
-            os_seed()[..8].try_into().unwrap_or([1; 8]),
-        ));
-        let settings = ClusterConfig::new(node, config.heartbeat.into());
-        shared.with(|core, now| core.enable_cluster(now, settings));
-        let url = config.cluster.as_deref().unwrap_or_default();
-        tracing::info!(%node, store = url, "joining the cluster");
-        (cluster::start(&shared, client, &settings), settings)
-    });
+    let cluster = match store {
+        Some(client) => Some(join_cluster(&shared, client, &config)?),
+        None => None,
+    };
     let timers = tokio::spawn(accept::timers(Arc::clone(&shared)));
     let probes = tokio::spawn(accept::probes(Arc::clone(&shared), udp));
     let waker = tokio::spawn(node::waker(Arc::clone(&shared)));
@@ -133,13 +127,27 @@ pub async fn serve(
     if let Some((tasks, settings)) = &cluster {
         // Release the leases of everyone who just left, rather than let them expire.
         cluster::drain(&shared, cluster::std_duration(settings.op_timeout)).await;
-        tasks.abort();
+        tasks.stop();
     }
     timers.abort();
     probes.abort();
     waker.abort();
     tracing::info!("directory server stopped");
     Ok(())
+}
+
+/// Puts the node in cluster mode under a new random node id and starts its store I/O.
+fn join_cluster(
+    shared: &Arc<Shared>,
+    client: redis::Client,
+    config: &ServerConfig,
+) -> io::Result<(cluster::Tasks, ClusterConfig)> {
+    let id = u64::from_le_bytes(os_seed()[..8].try_into().unwrap_or([1; 8]));
+    let settings = ClusterConfig::new(NodeId(id), config.heartbeat.into());
+    shared.with(|core, now| core.enable_cluster(now, settings));
+    let url = config.cluster.as_deref().unwrap_or_default();
+    tracing::info!(node = %settings.node, store = url, "joining the cluster");
+    Ok((cluster::start(shared, client, &settings)?, settings))
 }
 
 fn build_node(config: &ServerConfig) -> node::Node {

@@ -5,9 +5,9 @@
 //! and how long to wait before trying again; this module only carries its
 //! [`StoreOp`]s to Redis and the answers back, and reads the change stream.
 //!
-//! Two tasks: `run_store` drains the core's ops (up to `IN_FLIGHT` calls at once,
-//! renewals batched `RENEW_BATCH` to a call), and `reader::read_changes` follows the
-//! stream with `XREAD BLOCK`. docs/CLUSTER.md describes the design.
+//! Two tasks on a thread of their own: `driver` drains the core's ops (up to 64 calls
+//! at once, claims and renewals batched), and `reader` follows the stream with
+//! `XREAD BLOCK`. docs/CLUSTER.md describes the design.
 //!
 //! **Why `redis` and not `fred`.** Both are maintained async clients with tokio
 //! support; we checked `cargo info` (redis 1.2.2, fred 10.1.0). `redis` (redis-rs) is
@@ -23,6 +23,7 @@
 //! often to try again). With `redis`, a failed call is simply reported to the core,
 //! and the connection is made again on the next call the core asks for.
 
+mod driver;
 mod reader;
 pub(crate) mod scripts;
 mod store;
@@ -30,20 +31,15 @@ mod store;
 use core::time::Duration;
 use std::sync::Arc;
 
-use peerchat_proto::cluster::ClusterConfig;
-use peerchat_proto::control::server::{StoreFailed, StoreOp, StoreReply};
 use std::sync::Mutex;
+
+use peerchat_proto::cluster::ClusterConfig;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 
 use crate::node::Shared;
 pub(crate) use store::std_duration;
-use store::{Loaded, Store};
+use store::Store;
 
-/// Store calls out at once.
-pub(crate) const IN_FLIGHT: usize = 64;
-/// Renewals per call.
-pub(crate) const RENEW_BATCH: usize = 256;
 /// How long one `XREAD` blocks waiting for changes.
 const READ_BLOCK: Duration = Duration::from_secs(1);
 
@@ -92,132 +88,48 @@ impl Cursor {
     }
 }
 
-/// The running cluster tasks.
+/// The cluster's I/O thread: the store and stream tasks run on a runtime of their own,
+/// so that a server busy waking thousands of connection tasks does not hold up its
+/// store calls (a login waits for its claim).
 pub(crate) struct Tasks {
-    store: tokio::task::JoinHandle<()>,
-    reader: tokio::task::JoinHandle<()>,
+    stop: Arc<Notify>,
 }
 
 impl Tasks {
-    pub(crate) fn abort(&self) {
-        self.store.abort();
-        self.reader.abort();
+    /// Stops the tasks (their thread ends on its own).
+    pub(crate) fn stop(&self) {
+        self.stop.notify_one();
     }
 }
 
 /// Starts the store and stream tasks for a node in cluster mode.
-pub(crate) fn start(shared: &Arc<Shared>, client: redis::Client, config: &ClusterConfig) -> Tasks {
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    client: redis::Client,
+    config: &ClusterConfig,
+) -> std::io::Result<Tasks> {
     let store = Arc::new(Store::new(client.clone(), config));
     let cursor = Arc::new(Cursor::default());
     let timeout = std_duration(config.op_timeout);
-    Tasks {
-        store: tokio::spawn(run_store(Arc::clone(shared), store, Arc::clone(&cursor))),
-        reader: tokio::spawn(reader::read_changes(
-            Arc::clone(shared),
-            client,
-            cursor,
-            READ_BLOCK,
-            timeout,
-        )),
-    }
-}
-
-/// What one store call came back with.
-enum Done {
-    Replies(Vec<(StoreOp, Result<StoreReply, StoreFailed>)>),
-    Loaded(Result<Loaded, StoreFailed>),
-}
-
-/// Runs the core's store ops until aborted.
-async fn run_store(shared: Arc<Shared>, store: Arc<Store>, cursor: Arc<Cursor>) {
-    let mut calls: JoinSet<Done> = JoinSet::new();
-    loop {
-        let room = IN_FLIGHT.saturating_sub(calls.len());
-        let ops = shared.with(|node, now| take_ops(node, now, room));
-        dispatch(&store, &mut calls, ops);
-        let woken = shared.store_wake.notified();
-        tokio::select! {
-            () = woken => {}
-            Some(done) = calls.join_next(), if !calls.is_empty() => {
-                if let Ok(done) = done {
-                    settle(&shared, &cursor, done);
+    let stop = Arc::new(Notify::new());
+    let (shared, stopped) = (Arc::clone(shared), Arc::clone(&stop));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("cluster-store".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                let store = driver::run_store(Arc::clone(&shared), store, Arc::clone(&cursor));
+                let reader = reader::read_changes(shared, client, cursor, READ_BLOCK, timeout);
+                tokio::select! {
+                    () = store => {}
+                    () = reader => {}
+                    () = stopped.notified() => {}
                 }
-            }
-        }
-    }
-}
-
-/// The ops due now, as many as fill `room` calls (renewals go [`RENEW_BATCH`] to a
-/// call); the rest wait in the core.
-fn take_ops(
-    node: &mut crate::node::Node,
-    now: peerchat_proto::Instant,
-    room: usize,
-) -> Vec<StoreOp> {
-    let (mut ops, mut calls, mut renewals) = (Vec::new(), 0, 0);
-    while calls < room {
-        let Some(op) = node.poll_store_op(now) else {
-            break;
-        };
-        if matches!(op, StoreOp::Renew { .. }) {
-            calls += usize::from(renewals % RENEW_BATCH == 0);
-            renewals += 1;
-        } else {
-            calls += 1;
-        }
-        ops.push(op);
-    }
-    ops
-}
-
-/// Starts a call for every op: renewals in batches, a load on its own.
-fn dispatch(store: &Arc<Store>, calls: &mut JoinSet<Done>, ops: Vec<StoreOp>) {
-    let (renewals, others): (Vec<StoreOp>, Vec<StoreOp>) = ops
-        .into_iter()
-        .partition(|op| matches!(op, StoreOp::Renew { .. }));
-    for batch in renewals.chunks(RENEW_BATCH) {
-        let (store, batch) = (Arc::clone(store), batch.to_vec());
-        calls.spawn(async move {
-            let replies = store.renew(&batch).await;
-            Done::Replies(batch.into_iter().zip(replies).collect())
-        });
-    }
-    for op in others {
-        let store = Arc::clone(store);
-        calls.spawn(async move {
-            match op {
-                StoreOp::Load => Done::Loaded(store.load().await),
-                op => Done::Replies(vec![(op, store.run(&op).await)]),
-            }
-        });
-    }
-}
-
-/// Hands a finished call's answers to the core.
-fn settle(shared: &Shared, cursor: &Cursor, done: Done) {
-    match done {
-        Done::Replies(replies) => shared.with(|node, now| {
-            for (op, reply) in replies {
-                node.handle_store_reply(now, op, reply);
-            }
-        }),
-        Done::Loaded(Ok(loaded)) => {
-            let Loaded {
-                epoch,
-                seq,
-                last_id,
-                leases,
-            } = loaded;
-            shared.with(|node, now| {
-                node.handle_snapshot(now, epoch, seq, leases);
-                cursor.set(last_id);
             });
-        }
-        Done::Loaded(Err(e)) => {
-            shared.with(|node, now| node.handle_store_reply(now, StoreOp::Load, Err(e)))
-        }
-    }
-    shared.retime.notify_one();
+        })?;
+    Ok(Tasks { stop })
 }
 
 /// Waits (at most `limit`) until the core has no store work left: leases of users

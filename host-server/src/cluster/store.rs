@@ -93,22 +93,10 @@ impl Store {
         Err(StoreFailed)
     }
 
-    /// One op but `Load` and batched renewals.
+    /// One op but `Load` (claims and renewals are better batched).
     pub(crate) async fn run(&self, op: &StoreOp) -> Result<StoreReply, StoreFailed> {
         match *op {
-            StoreOp::Claim { name, addr, .. } => {
-                let mut folded = [0u8; MAX_NAME_LEN];
-                let mut call = self.scripts.claim.prepare_invoke();
-                call.key(&KEYS[..])
-                    .arg(self.maxlen)
-                    .arg(self.ttl_ms)
-                    .arg(Lease::folded(&name, &mut folded))
-                    .arg(&self.owner)
-                    .arg(core::net::SocketAddr::from(addr).to_string())
-                    .arg(name.as_str())
-                    .arg("-");
-                claim_reply(&self.call("claim", &call).await?)
-            }
+            StoreOp::Claim { .. } => self.claim(core::slice::from_ref(op)).await.remove(0),
             StoreOp::Release { name, id, .. } => {
                 let mut folded = [0u8; MAX_NAME_LEN];
                 let mut call = self.scripts.release.prepare_invoke();
@@ -128,6 +116,29 @@ impl Store {
             StoreOp::Renew { .. } => self.renew(core::slice::from_ref(op)).await.remove(0),
             StoreOp::Load => Err(StoreFailed),
         }
+    }
+
+    /// Claims, in one call; one answer per op.
+    pub(crate) async fn claim(&self, ops: &[StoreOp]) -> Vec<Result<StoreReply, StoreFailed>> {
+        let mut call = self.scripts.claim.prepare_invoke();
+        call.key(&KEYS[..])
+            .arg(self.maxlen)
+            .arg(self.ttl_ms)
+            .arg(&self.owner);
+        for op in ops {
+            if let StoreOp::Claim { name, addr, .. } = *op {
+                let mut folded = [0u8; MAX_NAME_LEN];
+                call.arg(Lease::folded(&name, &mut folded))
+                    .arg(core::net::SocketAddr::from(addr).to_string())
+                    .arg(name.as_str())
+                    .arg("-");
+            }
+        }
+        let answers = match integers(&self.call("claim", &call).await.unwrap_or_default()) {
+            Some(answers) if answers.len() == 2 * ops.len() => answers,
+            _ => return vec![Err(StoreFailed); ops.len()],
+        };
+        answers.chunks(2).map(claim_reply).collect()
     }
 
     /// Renewals, in one call; one answer per op.
@@ -198,12 +209,13 @@ impl Store {
     }
 }
 
-fn claim_reply(value: &Value) -> Result<StoreReply, StoreFailed> {
-    match integers(value).as_deref() {
-        Some([0]) => Ok(StoreReply::Taken),
-        Some([1, id, seq]) => Ok(StoreReply::Claimed {
-            id: PeerId(u32::try_from(*id).map_err(|_| StoreFailed)?),
-            seq: u64::try_from(*seq).map_err(|_| StoreFailed)?,
+/// One claim's two numbers: `0, 0` taken, else the id and the change number.
+fn claim_reply(answer: &[i64]) -> Result<StoreReply, StoreFailed> {
+    match *answer {
+        [0, 0] => Ok(StoreReply::Taken),
+        [id, seq] => Ok(StoreReply::Claimed {
+            id: PeerId(u32::try_from(id).map_err(|_| StoreFailed)?),
+            seq: u64::try_from(seq).map_err(|_| StoreFailed)?,
         }),
         _ => Err(StoreFailed),
     }

@@ -90,7 +90,7 @@ pub fn run() -> Table {
          watched from the next, with all clients online. Commands per login: every \
          command Redis ran (`INFO commandstats`, those inside scripts included) from the \
          first login until all saw all, over the logins; script calls are the servers' \
-         round trips. Idle: the same count over {}s after convergence. CPU = utime + \
+         round trips (claims and renewals waiting together share one). Idle: the same count over {}s after convergence. CPU = utime + \
          stime from the first login until all saw all; RSS then.",
         3 * per_server + 1_000,
         JOIN_EVERY.as_millis(),
