@@ -7,6 +7,9 @@
 //! the kind before postcard sees the bytes, rejects trailing bytes, and enforces the
 //! [`limits`], so an unknown version or kind is never misparsed. [`stream`] reads and
 //! writes frames over `embedded-io` byte streams.
+//!
+//! [`v2_peer`] and [`v2_control`] hold the new units of version 2 (handshakes, cookie
+//! replies, sealed packets and frames), which `crate::crypto` produces and consumes.
 
 mod byte_array;
 mod codec;
@@ -17,6 +20,8 @@ pub mod limits;
 pub mod packet;
 pub mod stream;
 pub mod types;
+pub mod v2_control;
+pub mod v2_peer;
 
 pub use codec::{
     decode_client, decode_packet, decode_server, encode_client, encode_packet, encode_server,

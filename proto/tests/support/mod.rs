@@ -7,13 +7,21 @@ use serde::ser::{Serialize, SerializeTuple, Serializer};
 /// The protocol document; its examples are the golden bytes.
 pub(crate) const SPEC: &str = include_str!("../../../docs/PROTOCOL.md");
 
+/// The draft of version 2's cryptography, with its own golden bytes.
+pub(crate) const SPEC_V2_CRYPTO: &str = include_str!("../../../docs/PROTOCOL-v2-crypto.md");
+
 /// Every example of the spec as `(id, bytes)`, in document order.
+pub(crate) fn examples() -> Vec<(String, Vec<u8>)> {
+    examples_in(SPEC)
+}
+
+/// Every example of `doc` as `(id, bytes)`, in document order.
 ///
 /// An example is a line starting with ``example `ID` `` followed by a fenced block; each
 /// line of the block holds two-digit hex bytes up to its first other word (a note).
-pub(crate) fn examples() -> Vec<(String, Vec<u8>)> {
+pub(crate) fn examples_in(doc: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut lines = SPEC.lines();
+    let mut lines = doc.lines();
     while let Some(line) = lines.next() {
         let Some(rest) = line.strip_prefix("example `") else {
             continue;
@@ -48,11 +56,16 @@ fn line_bytes(line: &str) -> Vec<u8> {
 
 /// The bytes of example `id`.
 pub(crate) fn example(id: &str) -> Vec<u8> {
-    examples()
+    example_in(SPEC, id)
+}
+
+/// The bytes of example `id` of `doc`.
+pub(crate) fn example_in(doc: &str, id: &str) -> Vec<u8> {
+    examples_in(doc)
         .into_iter()
         .find(|(found, _)| found == id)
         .map(|(_, bytes)| bytes)
-        .unwrap_or_else(|| panic!("docs/PROTOCOL.md has no example `{id}`"))
+        .unwrap_or_else(|| panic!("the document has no example `{id}`"))
 }
 
 /// Bytes as the spec writes them: `01 00 05 …`.

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod core;
 pub mod directory;
 pub mod files;
+pub mod handshake;
 mod swarm;
 
 /// One scenario's results.
@@ -63,6 +64,7 @@ pub const SCENARIOS: &[Scenario] = &[
     ("chat", crate::client_bench::run),
     ("files", files::run),
     ("core", self::core::run),
+    ("handshake", handshake::run),
 ];
 
 /// Runs the named scenario; `None` if there is no such scenario.

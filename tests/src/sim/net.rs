@@ -1,9 +1,10 @@
 //! A seeded network emulator: loss, duplication, reordering and delay, plus nodes that
-//! vanish and come back.
+//! vanish and come back, and a tap through which a simulated attacker sees every datagram
+//! sent.
 
 use core::cmp::Reverse;
 use core::net::SocketAddr;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 
 use peerchat_proto::time::{Duration, Instant};
 
@@ -93,6 +94,8 @@ pub struct Network {
     down: HashSet<SocketAddr>,
     serial: u64,
     stats: NetStats,
+    /// Copies of the last datagrams sent, for an on-path observer (off when `None`).
+    tap: Option<(usize, VecDeque<InFlight>)>,
 }
 
 impl Network {
@@ -105,7 +108,22 @@ impl Network {
             down: HashSet::new(),
             serial: 0,
             stats: NetStats::default(),
+            tap: None,
         }
+    }
+
+    /// Keeps a copy of each datagram sent from now on (the last `capacity` of them), as
+    /// an on-path observer sees them: before any loss.
+    pub fn enable_tap(&mut self, capacity: usize) {
+        self.tap = Some((capacity, VecDeque::new()));
+    }
+
+    /// The datagrams the tap saw since the last call, oldest first.
+    pub fn drain_tap(&mut self) -> Vec<InFlight> {
+        self.tap
+            .as_mut()
+            .map(|(_, seen)| seen.drain(..).collect())
+            .unwrap_or_default()
     }
 
     /// Changes how the network behaves from now on.
@@ -130,6 +148,18 @@ impl Network {
     /// Hands a datagram to the network at `now`.
     pub fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
         self.stats.sent += 1;
+        if let Some((capacity, seen)) = &mut self.tap {
+            if seen.len() == *capacity {
+                seen.pop_front();
+            }
+            seen.push_back(InFlight {
+                at: now,
+                serial: self.serial,
+                from,
+                to,
+                bytes: bytes.to_vec(),
+            });
+        }
         if self.down.contains(&from) || self.down.contains(&to) {
             self.stats.blackholed += 1;
             return;
