@@ -7,6 +7,9 @@
 //!   tests can inject forged or garbage datagrams.
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`ClusterSim`]: a directory cluster — server cores in cluster mode, a model of
+//!   the store ([`SimStore`]) and failing-over clients — with its change stream carried
+//!   over a [`Network`].
 //! - [`SecureNode`] / [`Attacker`]: a chat node whose datagrams are sealed by version 2's
 //!   peer channels, and an active attacker that sees every datagram through the
 //!   network's tap and injects altered, replayed, forged and flooding ones.
@@ -16,16 +19,20 @@
 
 mod attacker;
 mod chat;
+mod cluster;
 mod net;
 mod rng;
 mod secure;
+mod store;
 mod world;
 
 pub use attacker::{AttackStats, Attacker};
 pub use chat::{ChatNode, Record, SimEndpoint};
+pub use cluster::{ClusterSim, CLUSTER_HEARTBEAT};
 pub use net::{InFlight, NetConfig, NetStats, Network};
 pub use rng::SimRng;
 pub use secure::{Listing, SecureNode, SecureStats, HOLD, OUTBOX};
+pub use store::SimStore;
 pub use world::{Node, World};
 
 use core::panic::AssertUnwindSafe;
