@@ -13,10 +13,12 @@ pub(crate) const DEFAULT_SERVER: &str = "127.0.0.1:8888";
 #[derive(Debug, Clone, Parser)]
 #[command(name = "peerchat", version, about)]
 pub(crate) struct Args {
-    /// Directory server address. Without it, 127.0.0.1:8888 is used, and if nothing
-    /// listens there a directory server is started in-process.
-    #[arg(long, value_name = "ADDR")]
-    pub(crate) server: Option<SocketAddr>,
+    /// Directory server address, or the servers of one cluster separated by commas
+    /// (tried in order; after a disconnect the client moves on to the next). Without
+    /// it, 127.0.0.1:8888 is used, and if nothing listens there a directory server is
+    /// started in-process.
+    #[arg(long, value_name = "ADDR[,ADDR...]", value_parser = parse_servers)]
+    pub(crate) server: Option<Servers>,
 
     /// Your login name (1-32 bytes of A-Z a-z 0-9 _ . -).
     #[arg(long, value_name = "NAME")]
@@ -60,6 +62,43 @@ pub(crate) struct Args {
     pub(crate) log_level: Option<String>,
 }
 
+/// The directory servers given to `--server`, in order (at least one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Servers(pub(crate) Vec<SocketAddr>);
+
+impl core::fmt::Display for Servers {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, server) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{server}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `ADDR[,ADDR...]`: at most [`MAX_SERVERS`](peerchat_proto::client::MAX_SERVERS)
+/// addresses, no repeats.
+fn parse_servers(text: &str) -> Result<Servers, String> {
+    let mut servers = Vec::new();
+    for part in text.split(',') {
+        let addr: SocketAddr = part
+            .trim()
+            .parse()
+            .map_err(|e| format!("{part:?} is not an IP:PORT address ({e})"))?;
+        if servers.contains(&addr) {
+            return Err(format!("{addr} is given twice"));
+        }
+        servers.push(addr);
+    }
+    let max = peerchat_proto::client::MAX_SERVERS;
+    if servers.len() > max {
+        return Err(format!("at most {max} servers"));
+    }
+    Ok(Servers(servers))
+}
+
 /// How incoming file offers are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AcceptPolicy {
@@ -82,9 +121,11 @@ impl From<AcceptPolicy> for peerchat_proto::transfer::AcceptPolicy {
 }
 
 impl Args {
-    /// The server address to use.
-    pub(crate) fn server_addr(&self) -> SocketAddr {
-        self.server.unwrap_or(self.default_server)
+    /// The servers to use, in order.
+    pub(crate) fn servers(&self) -> Servers {
+        self.server
+            .clone()
+            .unwrap_or_else(|| Servers(vec![self.default_server]))
     }
 
     /// The downloads folder: `--downloads`, else `Downloads/peerchat` in the home
@@ -114,7 +155,7 @@ mod tests {
     #[test]
     fn defaults_follow_the_design() {
         let args = Args::try_parse_from(["peerchat", "--name", "alice"]).unwrap();
-        assert_eq!(args.server_addr().to_string(), DEFAULT_SERVER);
+        assert_eq!(args.servers().to_string(), DEFAULT_SERVER);
         assert!(args.may_embed_server());
         assert_eq!(args.udp_port, 0);
         assert_eq!(args.max_file_size, 1 << 30);
@@ -139,5 +180,31 @@ mod tests {
         .unwrap();
         assert!(!args.may_embed_server());
         assert_eq!(args.accept, AcceptPolicy::Never);
+    }
+
+    #[test]
+    fn several_servers_are_kept_in_order() {
+        let args = Args::try_parse_from([
+            "peerchat",
+            "--name",
+            "a",
+            "--server",
+            "10.0.0.1:8888, 10.0.0.2:8888,[::1]:9",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.servers().to_string(),
+            "10.0.0.1:8888,10.0.0.2:8888,[::1]:9"
+        );
+        assert!(!args.may_embed_server());
+        for bad in [
+            "10.0.0.1:8888,",
+            "10.0.0.1:8888,10.0.0.1:8888",
+            "host:8888",
+            "1.1.1.1:1,1.1.1.2:1,1.1.1.3:1,1.1.1.4:1,1.1.1.5:1,1.1.1.6:1,1.1.1.7:1,1.1.1.8:1,1.1.1.9:1",
+        ] {
+            let got = Args::try_parse_from(["peerchat", "--name", "a", "--server", bad]);
+            assert!(got.is_err(), "{bad}");
+        }
     }
 }

@@ -40,10 +40,10 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> ExitCode {
     let kind = FaceKind::choose(args.json, args.plain);
-    let server = args.server_addr();
+    let servers = args.servers();
     let config = engine::Config {
         name: args.name.clone(),
-        server,
+        servers: servers.0.clone(),
         embed: args.may_embed_server(),
         udp_port: args.udp_port,
         files: files::FileOptions {
@@ -57,7 +57,7 @@ async fn run(args: Args) -> ExitCode {
     let engine = tokio::spawn(engine::run(config, command_rx, event_tx));
     // The face returns when the engine closes the events channel; if the face fails
     // first, dropping its command sender makes the engine log out and finish.
-    let face_result = face::run(kind, server.to_string(), event_rx, command_tx).await;
+    let face_result = face::run(kind, servers.to_string(), event_rx, command_tx).await;
     let engine_result = engine.await;
     if let Err(e) = face_result {
         eprintln!("peerchat: {e}");

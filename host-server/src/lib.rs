@@ -4,7 +4,9 @@
 //! timeouts, fan-out, who is too slow, shutdown) is made by
 //! [`peerchat_proto::control::server::Server`]. The driver accepts connections, runs
 //! one task per connection, one task for UDP probes and one for timers, and logs the
-//! node's events with `tracing`.
+//! node's events with `tracing`. With [`ServerConfig::cluster`] set, the server joins a
+//! cluster whose list lives in Redis ([`cluster`]: two more tasks, one for store calls
+//! and one reading the change stream).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -22,6 +24,7 @@
 //! ```
 
 mod accept;
+pub mod cluster;
 mod conn;
 mod log;
 mod node;
@@ -32,6 +35,7 @@ use core::time::Duration;
 use std::io;
 use std::sync::Arc;
 
+use peerchat_proto::cluster::{ClusterConfig, NodeId};
 use peerchat_proto::control::server::{self as core_server, Conn, Record, Server};
 use peerchat_proto::directory::Slot;
 use tokio::net::{TcpListener, UdpSocket};
@@ -53,6 +57,9 @@ pub struct ServerConfig {
     pub journal: usize,
     /// Secret for probe tokens; `None` reads one from the operating system.
     pub seed: Option<[u8; 32]>,
+    /// Join the cluster whose list lives in this Redis (`redis://HOST:PORT[/DB]`);
+    /// `None`: a lone server with its list in memory.
+    pub cluster: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +71,7 @@ impl Default for ServerConfig {
             stall_timeout: Duration::from_secs(10),
             journal: 16_384,
             seed: None,
+            cluster: None,
         }
     }
 }
@@ -93,9 +101,18 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let store = match config.cluster.as_deref().map(cluster::open) {
+        Some(Err(e)) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        Some(Ok(client)) => Some(client),
+        None => None,
+    };
     let shared = Arc::new(Shared::new(build_node(&config)));
     let local = listener.local_addr()?;
     tracing::info!(%local, max_clients = config.max_clients, "directory server listening");
+    let cluster = match store {
+        Some(client) => Some(join_cluster(&shared, client, &config)?),
+        None => None,
+    };
     let timers = tokio::spawn(accept::timers(Arc::clone(&shared)));
     let probes = tokio::spawn(accept::probes(Arc::clone(&shared), udp));
     let waker = tokio::spawn(node::waker(Arc::clone(&shared)));
@@ -107,11 +124,30 @@ pub async fn serve(
     shared.with(|node, now| node.begin_shutdown(now));
     shared.retime.notify_one();
     accept::until_finished(&shared).await;
+    if let Some((tasks, settings)) = &cluster {
+        // Release the leases of everyone who just left, rather than let them expire.
+        cluster::drain(&shared, cluster::std_duration(settings.op_timeout)).await;
+        tasks.stop();
+    }
     timers.abort();
     probes.abort();
     waker.abort();
     tracing::info!("directory server stopped");
     Ok(())
+}
+
+/// Puts the node in cluster mode under a new random node id and starts its store I/O.
+fn join_cluster(
+    shared: &Arc<Shared>,
+    client: redis::Client,
+    config: &ServerConfig,
+) -> io::Result<(cluster::Tasks, ClusterConfig)> {
+    let id = u64::from_le_bytes(os_seed()[..8].try_into().unwrap_or([1; 8]));
+    let settings = ClusterConfig::new(NodeId(id), config.heartbeat.into());
+    shared.with(|core, now| core.enable_cluster(now, settings));
+    let url = config.cluster.as_deref().unwrap_or_default();
+    tracing::info!(node = %settings.node, store = url, "joining the cluster");
+    Ok((cluster::start(shared, client, &settings)?, settings))
 }
 
 fn build_node(config: &ServerConfig) -> node::Node {

@@ -2,7 +2,7 @@
 
 use core::net::SocketAddr;
 
-use peerchat_proto::control::server::{CloseReason, ServerEvent};
+use peerchat_proto::control::server::{CloseReason, ClusterEvent, ServerEvent};
 use tracing::{debug, info, warn};
 
 pub(crate) fn log_event(event: &ServerEvent) {
@@ -49,6 +49,36 @@ pub(crate) fn log_event(event: &ServerEvent) {
                 conn = conn.0,
                 "client fell behind the journal: fresh snapshot"
             )
+        }
+    }
+}
+
+pub(crate) fn log_cluster_event(event: &ClusterEvent) {
+    match *event {
+        ClusterEvent::StoreDown { keep } => warn!(
+            keep_ms = keep.as_millis(),
+            "cluster store unreachable: serving local users; users of other servers stay \
+             listed for one lease period, then are removed until the store is back"
+        ),
+        ClusterEvent::Loading(why) => info!(%why, "loading the cluster's presence set"),
+        ClusterEvent::Synced { seq, remote, local } => {
+            info!(
+                seq,
+                remote, local, "cluster presence set loaded; following changes"
+            )
+        }
+        ClusterEvent::RemoteDropped { count } => warn!(
+            count,
+            "cluster store unreachable for a lease period: users of other servers removed \
+             from the list (their leases may have ended unseen)"
+        ),
+        ClusterEvent::NameLost { conn, name } => warn!(
+            conn = conn.0,
+            %name,
+            "name now held by a user of another server (its lease expired here): disconnected"
+        ),
+        ClusterEvent::RemoteRefused { name, error } => {
+            warn!(%name, %error, "a user of another server cannot be listed here")
         }
     }
 }

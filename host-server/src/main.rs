@@ -31,6 +31,10 @@ struct Cli {
     /// Milliseconds a client may leave changes unread before it is dropped.
     #[arg(long, default_value_t = 10_000)]
     stall_timeout_ms: u64,
+    /// Join a cluster of servers that share one list through this Redis
+    /// (redis://HOST:PORT[/DB]). Every server of a cluster needs the same heartbeat.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -62,8 +66,13 @@ fn main() -> ExitCode {
         heartbeat: Duration::from_millis(cli.heartbeat_ms.max(10)),
         handshake_timeout: Duration::from_millis(cli.handshake_timeout_ms),
         stall_timeout: Duration::from_millis(cli.stall_timeout_ms),
+        cluster: cli.cluster.clone(),
         ..ServerConfig::default()
     };
+    if let Some(Err(e)) = cli.cluster.as_deref().map(peerchat_server::cluster::open) {
+        eprintln!("peerchat-server: --cluster: {e}");
+        return ExitCode::from(2);
+    }
     match runtime.block_on(run(cli.listen, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

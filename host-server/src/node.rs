@@ -14,7 +14,7 @@ use peerchat_proto::directory::Slot;
 use peerchat_proto::Instant;
 use tokio::sync::Notify;
 
-use crate::log::log_event;
+use crate::log::{log_cluster_event, log_event};
 
 /// The server node over heap storage sized at start-up.
 pub(crate) type Node = Server<Vec<Slot>, Vec<Conn>, Vec<Record>>;
@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// Wakes the timer task when a deadline may have moved earlier.
     pub(crate) retime: Notify,
+    /// Wakes the cluster's store task when the core may have store work.
+    pub(crate) store_wake: Notify,
     /// A wake of every connection is due (see [`waker`]).
     wake_due: AtomicBool,
     wake_request: Notify,
@@ -40,6 +42,7 @@ impl Shared {
             node: Mutex::new(node),
             wake: Notify::new(),
             retime: Notify::new(),
+            store_wake: Notify::new(),
             wake_due: AtomicBool::new(false),
             wake_request: Notify::new(),
             open: AtomicUsize::new(0),
@@ -61,19 +64,27 @@ impl Shared {
     /// Runs `f` on the node, then logs its events and wakes the other tasks if needed.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Node, Instant) -> T) -> T {
         let mut events = Vec::new();
-        let (out, wake) = {
+        let mut cluster_events = Vec::new();
+        let (out, wake, store) = {
             let mut node = self.lock();
             let out = f(&mut node, self.now());
             while let Some(e) = node.poll_event() {
                 events.push(e);
             }
+            while let Some(e) = node.poll_cluster_event() {
+                cluster_events.push(e);
+            }
             self.open.store(node.connections(), Ordering::Relaxed);
-            (out, node.poll_wakeup())
+            (out, node.poll_wakeup(), node.poll_store_wakeup())
         };
         if wake && !self.wake_due.swap(true, Ordering::AcqRel) {
             self.wake_request.notify_one();
         }
+        if store {
+            self.store_wake.notify_one();
+        }
         events.iter().for_each(|e: &ServerEvent| log_event(e));
+        cluster_events.iter().for_each(log_cluster_event);
         out
     }
 

@@ -19,12 +19,15 @@
 //! **Modules.** [`wire`] is the version-1 wire format and its limits (and the new units of
 //! version 2); [`time`] the clock types; [`link`] reliable, ordered chat with one peer;
 //! [`endpoint`] every chat link of one client over one UDP socket; [`crypto`] version 2's
-//! identities, handshakes and sealed packets and frames; [`path`] how datagrams reach a
-//! peer through NATs (hole punching, keepalives, the relay of last resort).
+//! identities, handshakes and sealed packets and frames; [`cluster`] the records and
+//! change feed of a directory cluster (the server node's cluster mode lives in
+//! [`control::server`]); [`path`] how datagrams reach a peer through NATs (hole punching,
+//! keepalives, the relay of last resort).
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod cluster;
 pub mod control;
 pub mod crypto;
 pub mod directory;

@@ -68,7 +68,7 @@ impl Engine {
             tracing::debug!("still away from the server: {reason}");
         } else if !self.told_unreachable {
             self.told_unreachable = true;
-            let server = self.config.server;
+            let server = self.core.server();
             self.notice(format!(
                 "cannot reach the directory server at {server} ({reason}); retrying"
             ))

@@ -40,8 +40,8 @@ const QUIT_GRACE: core::time::Duration = core::time::Duration::from_secs(1);
 pub(crate) struct Config {
     /// Login name.
     pub(crate) name: String,
-    /// Directory server.
-    pub(crate) server: SocketAddr,
+    /// Directory servers, tried in order (the core picks; see `Client::server`).
+    pub(crate) servers: Vec<SocketAddr>,
     /// Start the directory server in-process if nothing listens at `server`.
     pub(crate) embed: bool,
     /// Local UDP port (0 = any).
@@ -202,10 +202,14 @@ impl Engine {
         let core_config = ClientConfig {
             name: &config.name,
             udp_port: local_udp.port(),
-            server: config.server,
+            server: config.servers[0],
             seed: seed_from(local_udp),
         };
         let mut core = new_core(core_config)?;
+        for &server in &config.servers[1..] {
+            // The command line allows no more than the core keeps.
+            core.add_server(server);
+        }
         let downloads = config.files.downloads.clone();
         let files = Files::new(config.files.clone()).map_err(|e| Fatal::Downloads(downloads, e))?;
         core.files().set_config(files.core_config());
@@ -269,7 +273,7 @@ impl Engine {
                 if started_server {
                     self.notice(format!(
                         "no directory server at {}: started one in this process",
-                        self.config.server
+                        self.core.server()
                     ))
                     .await;
                 }
@@ -362,7 +366,7 @@ impl Engine {
         self.drop_connection();
         self.generation += 1;
         let reader = control::spawn_connect(
-            self.config.server,
+            self.core.server(),
             self.generation,
             self.control_tx.clone(),
             self.config.embed,

@@ -67,6 +67,9 @@ pub type HostClient =
 /// incoming file at a time and no outgoing ones.
 pub type SmallClient = Client<16, 4, 16, 4096, 2, 2048>;
 
+/// Most directory servers a client fails over between.
+pub const MAX_SERVERS: usize = 8;
+
 /// Settings of a client node.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientConfig<'a> {
@@ -98,8 +101,9 @@ pub struct Client<
     control: ControlClient<P>,
     endpoint: Endpoint<P, Q, E, T, R, B, FS, FR, FW>,
     name: UserName,
-    /// The directory server's address (its UDP socket answers probes).
-    server: SocketAddr,
+    /// The directory servers, tried in order (the control machine picks); each one's
+    /// UDP socket answers probes.
+    servers: heapless::Vec<SocketAddr, MAX_SERVERS>,
     /// Our id from the last `Welcome`.
     local_id: Option<PeerId>,
     /// The peers the endpoint knows: a mirror of the roster that survives a lost server.
@@ -143,7 +147,7 @@ impl<
             control,
             endpoint: Endpoint::new(endpoint),
             name,
-            server: config.server,
+            servers: heapless::Vec::from_iter([config.server]),
             local_id: None,
             peers: peers::Peers::new(),
             connecting: false,
@@ -151,6 +155,23 @@ impl<
             relogin: false,
             now: Instant::ZERO,
         })
+    }
+
+    /// Adds a directory server to fail over to (another server of the same cluster),
+    /// tried after the ones before it. `false` if [`MAX_SERVERS`] are known already.
+    pub fn add_server(&mut self, server: SocketAddr) -> bool {
+        if self.servers.push(server).is_err() {
+            return false;
+        }
+        // At most MAX_SERVERS, which fits a u8.
+        self.control.set_servers(self.servers.len() as u8);
+        true
+    }
+
+    /// The directory server to connect to on [`Event::Connect`] (and the one in use).
+    pub fn server(&self) -> SocketAddr {
+        let i = self.control.server();
+        self.servers.get(i).copied().unwrap_or(self.servers[0])
     }
 
     /// Our login name.
@@ -219,7 +240,7 @@ impl<
         bytes: &'a [u8],
     ) -> Option<crate::transfer::Write<'a>> {
         self.tick(now);
-        if from == self.server {
+        if from == self.server() {
             // Only the server's own socket may answer a probe.
             if let Ok(packet) = decode_packet(bytes) {
                 if let (PeerId::SERVER, Body::ProbeReply { observed }) =
@@ -313,7 +334,7 @@ impl<
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if let Some(Ok(len)) = self.control.poll_probe(now, buf) {
             return Some(Transmit {
-                dst: self.server,
+                dst: self.server(),
                 len,
                 fill: None,
             });

@@ -10,8 +10,13 @@
 //! `vec![Slot::EMPTY; 100_000]` on the server host — so a large table is never built on
 //! the stack. Lookups are O(1) expected: a [`PeerId`] encodes its slot index, and names
 //! live in a chained hash index whose bucket heads and links are stored inside the slots
-//! themselves (no second table to lend).
+//! themselves (no second table to lend). A cluster's servers give entries ids of their
+//! own choosing, and keep entries for other servers' users ([`Directory::join_as`],
+//! [`Directory::join_remote`]).
 
+mod ids;
+#[cfg(test)]
+mod ids_tests;
 mod slot;
 #[cfg(test)]
 mod tests;
@@ -105,9 +110,23 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         addr: WireAddr,
         tag: u32,
     ) -> Result<Login, JoinError> {
+        self.insert(now, name, addr, None, tag)
+    }
+
+    fn insert(
+        &mut self,
+        now: Instant,
+        name: &str,
+        addr: WireAddr,
+        given: Option<PeerId>,
+        tag: u32,
+    ) -> Result<Login, JoinError> {
         let name = UserName::new(name).map_err(JoinError::InvalidName)?;
         if self.find(name.as_str()).is_some() {
             return Err(JoinError::NameTaken);
+        }
+        if given.is_some_and(|id| id == PeerId::SERVER || self.index_of(id).is_some()) {
+            return Err(JoinError::IdTaken);
         }
         let index = self.free;
         if index == NIL {
@@ -120,9 +139,23 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
         let slots = self.slots.as_mut();
         self.free = slots[index as usize].next;
         self.high = self.high.max(index + 1);
-        let id = slots[index as usize].occupy(index, cap, name, addr, token, now, tag);
+        let slot = &mut slots[index as usize];
+        let id = match given {
+            Some(id) => {
+                slot.occupy_as(id, name, addr, token, now, tag);
+                id
+            }
+            None => slot.occupy(index, cap, name, addr, token, now, tag),
+        };
         slots[index as usize].next = slots[bucket].head;
         slots[bucket].head = index;
+        if given.is_some() {
+            let bucket = self.id_bucket(id);
+            let slots = self.slots.as_mut();
+            slots[index as usize].keyed = true;
+            slots[index as usize].id_next = slots[bucket].id_head;
+            slots[bucket].id_head = index;
+        }
         self.len += 1;
         let delta = self.bump(DeltaKind::Joined, self.record(index));
         Ok(Login {
@@ -282,8 +315,13 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
             return None;
         }
         let index = raw % self.cap;
-        let s = &self.slots.as_ref()[index as usize];
-        (s.is_used() && s.id == id).then_some(index)
+        let slots = self.slots.as_ref();
+        let s = &slots[index as usize];
+        if s.is_used() && s.id == id {
+            return Some(index);
+        }
+        // Not where `join` would have put it: an id given to `join_as`, or no one.
+        self.find_keyed(id)
     }
 
     fn record(&self, index: u32) -> PeerRecord {
@@ -321,6 +359,10 @@ impl<S: AsRef<[Slot]> + AsMut<[Slot]>> Directory<S> {
                 slots[i as usize].next = after;
             }
         }
+        if slots[index as usize].keyed {
+            self.unlink_id(index);
+        }
+        let slots = self.slots.as_mut();
         slots[index as usize].vacate(self.free);
         self.free = index;
         self.len -= 1;

@@ -25,6 +25,13 @@ pub struct Slot {
     pub(super) head: u32,
     /// Next slot in this slot's bucket chain (used) or in the free list (free).
     pub(super) next: u32,
+    /// First slot of the id-hash bucket whose number is this slot's index (entries
+    /// whose id was given by the caller, see [`super::Directory::join_as`]).
+    pub(super) id_head: u32,
+    /// Next slot in this slot's id-bucket chain; `NIL` at its end and when unlinked.
+    pub(super) id_next: u32,
+    /// Whether this entry is linked into an id-bucket chain.
+    pub(super) keyed: bool,
 }
 
 impl Slot {
@@ -39,6 +46,9 @@ impl Slot {
         tag: 0,
         head: NIL,
         next: NIL,
+        id_head: NIL,
+        id_next: NIL,
+        keyed: false,
     };
 
     pub(super) fn is_used(&self) -> bool {
@@ -74,9 +84,29 @@ impl Slot {
         id
     }
 
+    /// Fills a free slot with an entry whose id the caller chose.
+    pub(super) fn occupy_as(
+        &mut self,
+        id: PeerId,
+        name: UserName,
+        addr: WireAddr,
+        token: u64,
+        last_seen: Instant,
+        tag: u32,
+    ) {
+        self.id = id;
+        self.name = name;
+        self.addr = addr;
+        self.token = token;
+        self.last_seen = last_seen;
+        self.tag = tag;
+    }
+
     /// Frees the slot, linking it in front of the free list `free`.
     pub(super) fn vacate(&mut self, free: u32) {
         self.id = PeerId(0);
+        self.keyed = false;
+        self.id_next = NIL;
         self.name = UserName::EMPTY;
         self.token = 0;
         self.next = free;

@@ -89,6 +89,9 @@ pub enum JoinError {
     NameTaken,
     /// Every slot is in use.
     Full,
+    /// The id given to [`super::Directory::join_as`] is online already (or is the
+    /// server's own, 0).
+    IdTaken,
 }
 
 impl core::fmt::Display for JoinError {
@@ -97,6 +100,7 @@ impl core::fmt::Display for JoinError {
             JoinError::InvalidName(e) => write!(f, "invalid name: {e}"),
             JoinError::NameTaken => f.write_str("name is taken"),
             JoinError::Full => f.write_str("directory is full"),
+            JoinError::IdTaken => f.write_str("id is in use"),
         }
     }
 }

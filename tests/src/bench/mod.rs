@@ -4,10 +4,12 @@
 //! scenarios when none is named). Adding a scenario is one module with a
 //! `fn run() -> Table` and one line in [`SCENARIOS`].
 
+pub mod cluster;
 pub mod core;
 pub mod directory;
 pub mod files;
 pub mod handshake;
+mod swarm;
 
 /// One scenario's results.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +60,7 @@ pub type Scenario = (&'static str, fn() -> Table);
 /// Every scenario, in the order `bench` runs them when none is named.
 pub const SCENARIOS: &[Scenario] = &[
     ("directory", directory::run),
+    ("cluster", cluster::run),
     ("chat", crate::client_bench::run),
     ("files", files::run),
     ("core", self::core::run),

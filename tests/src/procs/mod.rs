@@ -7,6 +7,7 @@
 //! process is killed when its handle drops.
 
 pub mod dirclient;
+pub mod redis;
 
 use core::net::SocketAddr;
 use std::io::{BufRead, BufReader};

@@ -10,6 +10,9 @@
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
 //! - [`PathNode`]: clients behind NATs that find paths to each other (hole punching,
 //!   keepalives, the relay) and the directory that helps them, over a [`ControlBus`].
+//! - [`ClusterSim`]: a directory cluster — server cores in cluster mode, a model of
+//!   the store ([`SimStore`]) and failing-over clients — with its change stream carried
+//!   over a [`Network`].
 //! - [`SecureNode`] / [`Attacker`]: a chat node whose datagrams are sealed by version 2's
 //!   peer channels, and an active attacker that sees every datagram through the
 //!   network's tap and injects altered, replayed, forged and flooding ones.
@@ -19,15 +22,18 @@
 
 mod attacker;
 mod chat;
+mod cluster;
 mod nat;
 mod net;
 mod paths;
 mod rng;
 mod secure;
+mod store;
 mod world;
 
 pub use attacker::{AttackStats, Attacker};
 pub use chat::{ChatNode, Record, SimEndpoint};
+pub use cluster::{ClusterSim, CLUSTER_HEARTBEAT};
 pub use nat::{Filtering, Mapping, NatConfig, NatStats, Nats};
 pub use net::{InFlight, NetConfig, NetStats, Network};
 pub use paths::{
@@ -35,6 +41,7 @@ pub use paths::{
 };
 pub use rng::SimRng;
 pub use secure::{Listing, SecureNode, SecureStats, HOLD, OUTBOX};
+pub use store::SimStore;
 pub use world::{Node, World};
 
 use core::panic::AssertUnwindSafe;

@@ -5,6 +5,7 @@ extern crate std;
 
 use std::vec::Vec;
 
+mod failover;
 mod messages;
 mod outage;
 

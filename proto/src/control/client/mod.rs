@@ -15,8 +15,13 @@
 //! - [`Client::poll_transmit`]: the next frame to write; [`Client::poll_probe`]: a UDP
 //!   datagram for the server's address; [`Client::poll_event`]: what the UI must learn.
 //! - [`Client::poll_timeout`] / [`Client::handle_timeout`]: the timers.
+//!
+//! A host that knows several servers (a cluster) says how many with
+//! [`Client::set_servers`] and connects to [`Client::server`] on each `Connect`:
+//! `failover` decides which one comes next.
 
 mod backoff;
+mod failover;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -31,6 +36,7 @@ use crate::wire::{
     PeerId, RejectReason, ServerMsg, WireAddr, MAX_SERVER_FRAME,
 };
 use backoff::Backoff;
+use failover::Failover;
 pub use types::{Action, ClientConfig, ClientEvent, Disconnect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +108,7 @@ struct Core<const N: usize> {
     hello_sent: bool,
     /// When the current run of `NameTaken` answers began.
     name_taken_since: Option<Instant>,
+    failover: Failover,
 }
 
 impl<const N: usize> Client<N> {
@@ -130,6 +137,7 @@ impl<const N: usize> Client<N> {
             hello_sent_before: false,
             hello_sent: false,
             name_taken_since: None,
+            failover: Failover::new(),
         };
         Ok(Client {
             decoder: FrameDecoder::new(),
@@ -155,6 +163,17 @@ impl<const N: usize> Client<N> {
     /// Whether the client has stopped for good (rejected or quit).
     pub fn is_stopped(&self) -> bool {
         self.core.state == State::Stopped
+    }
+
+    /// The host knows `n` directory servers (of one cluster), to be tried in its order;
+    /// 1 unless set.
+    pub fn set_servers(&mut self, n: u8) {
+        self.core.failover.set_servers(n);
+    }
+
+    /// Which of the host's servers to connect to on `Connect` (index into its list).
+    pub fn server(&self) -> usize {
+        self.core.failover.current()
     }
 
     /// The replica of who is online (ourselves included).
@@ -414,6 +433,7 @@ impl<const N: usize> Core<N> {
         self.probe_answered = false;
         self.heartbeat = Duration::from_millis(u64::from(hb_ms.max(100)));
         self.backoff.reset();
+        self.failover.logged_in();
         self.name_taken_since = None;
         self.roster.reset();
         self.set(Timer::Handshake, None);
@@ -455,7 +475,11 @@ impl<const N: usize> Core<N> {
         self.timers = [None; TIMERS];
         self.pending = Pending::default();
         self.probes_left = 0;
-        let delay = self.backoff.next_delay();
+        let delay = if self.failover.after_loss(why) {
+            self.backoff.next_delay()
+        } else {
+            Duration::ZERO
+        };
         self.set(Timer::Reconnect, Some(now + delay));
         self.push(ClientEvent::Disconnected(why));
     }

@@ -1,5 +1,7 @@
 //! Per-connection state of the server node, in caller-lent storage.
 
+use super::cluster::StoreDue;
+use crate::names::user::UserName;
 use crate::time::Instant;
 use crate::wire::{DecodeError, FrameDecoder, PeerId, RejectReason, WireAddr, MAX_CLIENT_FRAME};
 
@@ -30,6 +32,9 @@ pub enum CloseReason {
     Shutdown,
     /// The host saw the connection end (EOF or a socket error).
     Disconnected,
+    /// Cluster mode: another server holds the name now (this server lost its lease
+    /// while it could not reach the store).
+    NameLost,
 }
 
 impl core::fmt::Display for CloseReason {
@@ -44,6 +49,7 @@ impl core::fmt::Display for CloseReason {
             CloseReason::TooSlow => f.write_str("client does not read (too slow)"),
             CloseReason::Shutdown => f.write_str("server shutdown"),
             CloseReason::Disconnected => f.write_str("connection closed by peer"),
+            CloseReason::NameLost => f.write_str("name now held on another server"),
         }
     }
 }
@@ -53,10 +59,15 @@ pub(super) enum ConnState {
     Free,
     /// Waiting for `Hello`.
     Handshake,
+    /// Cluster mode: `Hello` arrived; the name is being claimed in the store.
+    Claiming,
     /// Logged in as `Conn::id`.
     Active,
     /// Closing: pending frames go out, then the host is told to close.
     Closing(CloseReason),
+    /// Cluster mode: the host is done with it, but the store still owes an answer or
+    /// is owed a release; freed after that.
+    Departed,
 }
 
 /// A snapshot being streamed: the next slot and page.
@@ -94,6 +105,10 @@ pub struct Conn {
     pub(super) behind_at: Instant,
     /// Free-list link.
     pub(super) next_free: u32,
+    /// Cluster mode: the name claimed or held.
+    pub(super) name: UserName,
+    /// Cluster mode: what the store is owed for this connection.
+    pub(super) store: StoreDue,
 }
 
 impl Default for Conn {
@@ -122,6 +137,8 @@ impl Conn {
             behind_mark: 0,
             behind_at: Instant::ZERO,
             next_free: u32::MAX,
+            name: UserName::EMPTY,
+            store: StoreDue::NONE,
         }
     }
 
@@ -138,7 +155,10 @@ impl Conn {
 
     /// Starts closing; frames already owed (a `Rejected`, a `Shutdown`) still go out.
     pub(super) fn close(&mut self, reason: CloseReason) {
-        if !matches!(self.state, ConnState::Closing(_) | ConnState::Free) {
+        if !matches!(
+            self.state,
+            ConnState::Closing(_) | ConnState::Free | ConnState::Departed
+        ) {
             self.state = ConnState::Closing(reason);
             self.snap = None;
             self.owed.welcome = false;

@@ -24,6 +24,7 @@
 //! run the timers. Storage (directory slots, connections, journal records) is lent by
 //! the caller.
 
+mod cluster;
 mod conn;
 pub mod journal;
 mod output;
@@ -41,6 +42,7 @@ use crate::wire::{
     RejectReason, WireAddr,
 };
 
+pub use cluster::{ClusterEvent, StoreFailed, StoreOp, StoreReply};
 pub use conn::{CloseReason, Conn, ConnId};
 use conn::{ConnState, Snap};
 pub use journal::Record;
@@ -66,6 +68,8 @@ pub struct Server<S, C, J> {
     /// When connections still open after `Shutdown` are closed without waiting.
     grace_at: Option<Instant>,
     wake: bool,
+    /// Cluster mode (see [`Server::enable_cluster`]).
+    cluster: Option<cluster::Cluster>,
 }
 
 /// An owned summary of one decoded client frame.
@@ -106,6 +110,7 @@ where
             shutting_down: false,
             grace_at: None,
             wake: false,
+            cluster: None,
         }
     }
 
@@ -161,7 +166,10 @@ where
         let mut rest = bytes;
         while !rest.is_empty() {
             let c = &mut self.conns.as_mut()[i];
-            if !matches!(c.state, ConnState::Handshake | ConnState::Active) {
+            if !matches!(
+                c.state,
+                ConnState::Handshake | ConnState::Claiming | ConnState::Active
+            ) {
                 return;
             }
             let input = match c.decoder.feed::<ClientMsg<'_>>(rest) {
@@ -196,10 +204,8 @@ where
             _ => CloseReason::Disconnected,
         };
         let peer = c.peer;
-        c.state = ConnState::Free;
-        c.next_free = self.free;
-        self.free = i as u32;
         self.open -= 1;
+        self.retire_conn(i);
         self.event(ServerEvent::Closed { conn, peer, reason });
     }
 
@@ -214,6 +220,7 @@ where
         match self.dir.probe(now, packet.header.sender, token, from) {
             Ok(Some(delta)) => {
                 self.publish(&delta);
+                self.store_moved(&delta);
                 self.event(ServerEvent::Moved {
                     id: delta.peer.id,
                     addr: from,
@@ -234,7 +241,10 @@ where
         self.shutting_down = true;
         self.grace_at = Some(now + self.config.shutdown_grace);
         for c in self.conns.as_mut() {
-            if matches!(c.state, ConnState::Handshake | ConnState::Active) {
+            if matches!(
+                c.state,
+                ConnState::Handshake | ConnState::Claiming | ConnState::Active
+            ) {
                 c.owed.shutdown = true;
                 c.close(CloseReason::Shutdown);
             }
@@ -251,10 +261,12 @@ where
             if let Some(c) = self.conns.as_mut().get_mut(i) {
                 if c.is_active() && c.id == expired.delta.peer.id {
                     c.close(reason);
+                    self.store_left(i, reason);
                 }
             }
             self.logged_out(ConnId(expired.tag), &expired.delta, reason);
         }
+        self.cluster_timeout(now);
         if now >= self.sweep_at {
             self.sweep_at = now + self.config.sweep_interval;
             self.sweep(now);
@@ -273,6 +285,7 @@ where
     #[must_use]
     pub fn poll_timeout(&self) -> Instant {
         let t = self.dir.poll_timeout().min(self.sweep_at);
+        let t = self.cluster_deadline().map_or(t, |c| t.min(c));
         match self.grace_at {
             Some(s) => t.min(s),
             None => t,
@@ -308,6 +321,9 @@ where
         if c.state == ConnState::Handshake {
             return self.on_handshake(now, i, input);
         }
+        if c.state == ConnState::Claiming {
+            return self.on_claiming(i, input);
+        }
         self.dir.touch(now, c.id);
         match input {
             Input::Ping => c.owed.pong = true,
@@ -339,31 +355,47 @@ where
             }
             _ => return self.reject(i, RejectReason::Protocol, Some(CloseReason::Unexpected)),
         };
-        let c = &mut self.conns.as_mut()[i];
-        let published = c.peer.with_port(port);
+        if self.cluster.is_some() {
+            return self.begin_claim(i, name, port);
+        }
+        let published = self.conns.as_ref()[i].peer.with_port(port);
         match self.dir.join(now, name.as_str(), published, i as u32) {
-            Ok(login) => {
-                c.state = ConnState::Active;
-                c.id = login.id;
-                c.owed.welcome = true;
-                c.snap = Some(Snap {
-                    next: 0,
-                    page: 0,
-                    started: now,
-                });
-                c.behind_at = now;
-                self.publish(&login.delta);
-                self.event(ServerEvent::LoggedIn {
-                    conn: ConnId(i as u32),
-                    id: login.id,
-                    name,
-                    addr: published,
-                });
-            }
+            Ok(login) => self.admit(now, i, &login, name, published),
             Err(JoinError::NameTaken) => self.reject(i, RejectReason::NameTaken, None),
-            Err(JoinError::Full) => self.reject(i, RejectReason::ServerFull, None),
+            Err(JoinError::Full | JoinError::IdTaken) => {
+                self.reject(i, RejectReason::ServerFull, None)
+            }
             Err(JoinError::InvalidName(_)) => self.reject(i, RejectReason::InvalidName, None),
         }
+    }
+
+    /// Logs connection `i` in: it is active as `login.id`, owed its `Welcome` and a
+    /// snapshot, and everyone learns of it.
+    fn admit(
+        &mut self,
+        now: Instant,
+        i: usize,
+        login: &crate::directory::Login,
+        name: UserName,
+        published: WireAddr,
+    ) {
+        let c = &mut self.conns.as_mut()[i];
+        c.state = ConnState::Active;
+        c.id = login.id;
+        c.owed.welcome = true;
+        c.snap = Some(Snap {
+            next: 0,
+            page: 0,
+            started: now,
+        });
+        c.behind_at = now;
+        self.publish(&login.delta);
+        self.event(ServerEvent::LoggedIn {
+            conn: ConnId(i as u32),
+            id: login.id,
+            name,
+            addr: published,
+        });
     }
 
     /// Refuses a login: `Rejected { reason }` goes out, then the connection closes.
@@ -387,6 +419,7 @@ where
         self.wake = true;
         if let Some(delta) = self.dir.leave(id) {
             self.publish(&delta);
+            self.store_left(i, reason);
             self.logged_out(ConnId(i as u32), &delta, reason);
         }
     }
@@ -413,7 +446,7 @@ where
         for i in 0..self.conns.as_ref().len() {
             let c = &mut self.conns.as_mut()[i];
             match c.state {
-                ConnState::Handshake
+                ConnState::Handshake | ConnState::Claiming
                     if now.saturating_since(c.opened) > self.config.handshake_timeout =>
                 {
                     self.reject(
@@ -442,7 +475,7 @@ where
     fn index(&self, conn: ConnId) -> Option<usize> {
         let i = conn.0 as usize;
         let c = self.conns.as_ref().get(i)?;
-        (c.state != ConnState::Free).then_some(i)
+        (!matches!(c.state, ConnState::Free | ConnState::Departed)).then_some(i)
     }
 
     fn event(&mut self, event: ServerEvent) {
