@@ -318,3 +318,25 @@ fn every_namespace_goes_when_the_topology_drops_even_after_a_panic() {
         assert!(!left.contains(&name), "{name} was left behind");
     }
 }
+
+#[test]
+fn a_process_runs_inside_a_host_namespace_and_sees_only_its_lan() {
+    if skipped("processes") {
+        return;
+    }
+    let mut t = Topology::new().unwrap();
+    let lan = t.add_lan(NatConfig::CONE, 1).unwrap();
+    let host = &t.lans[lan].hosts[0];
+    let addrs = host.exec("ip", &["-4", "-o", "addr", "show"]).unwrap();
+    assert!(addrs.contains("10.0.1.2/24"), "{addrs}");
+    assert!(!addrs.contains("198.18."), "{addrs}");
+    let route = host.exec("ip", &["route", "get", "198.18.0.1"]).unwrap();
+    assert!(route.contains("via 10.0.1.1"), "{route}");
+    // A spawned child runs there too (as a test starts a client).
+    let out = host
+        .command("ip")
+        .args(["-4", "-o", "addr", "show", "dev", "eth0"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10.0.1.2"));
+}
