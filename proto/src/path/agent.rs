@@ -107,6 +107,8 @@ pub struct PathAgent {
     pub(super) next_tx: u64,
     pub(super) pongs: Deque<(Route, PathCheck), PONGS>,
     pub(super) initiation: Option<[u8; INITIATION_LEN]>,
+    /// When the channel made it: after `REKEY_ATTEMPT_TIME` the channel has given it up.
+    pub(super) initiation_at: Instant,
     /// The peer's initiation we answered last (its `mac1`) and our response.
     pub(super) answered: Option<([u8; 16], [u8; RESPONSE_LEN])>,
     /// No check leaves before this (pacing).
@@ -142,6 +144,7 @@ impl PathAgent {
             next_tx: 1,
             pongs: Deque::new(),
             initiation: None,
+            initiation_at: Instant::ZERO,
             answered: None,
             pace_until: Instant::ZERO,
             live: Liveness::default(),

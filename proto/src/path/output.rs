@@ -3,6 +3,7 @@
 
 use super::agent::{Phase, Timer, BACKGROUND_BURST};
 use super::{NoPathReason, PathAgent, PathEvent, PathTransmit, KEEPALIVE_FOLLOW};
+use crate::crypto::channel::REKEY_ATTEMPT_TIME;
 use crate::crypto::PeerChannel;
 use crate::time::Instant;
 use crate::wire::v2_path::{PathCheck, MAX_PATH_CHECK};
@@ -49,6 +50,10 @@ impl PathAgent {
         chan: &mut PeerChannel<W>,
         buf: &mut [u8],
     ) -> Option<PathTransmit> {
+        // The channel gives an initiation up after `REKEY_ATTEMPT_TIME`: no more copies.
+        if now - self.initiation_at >= REKEY_ATTEMPT_TIME {
+            self.initiation = None;
+        }
         while let Some((route, pong)) = self.pongs.pop_front() {
             if let Some(len) = seal_check(now, chan, &pong, buf) {
                 self.stats.pongs += 1;

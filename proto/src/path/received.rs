@@ -114,6 +114,7 @@ impl PathAgent {
             return;
         };
         self.initiation = Some(bytes);
+        self.initiation_at = now;
         let selected = self.selected;
         for c in self.checks.iter_mut() {
             c.owes_initiation = match selected {
@@ -121,7 +122,6 @@ impl PathAgent {
                 None => true,
             };
         }
-        let _ = now;
         self.schedule_send();
     }
 
