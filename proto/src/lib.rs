@@ -21,7 +21,8 @@
 //! [`endpoint`] every chat link of one client over one UDP socket; [`crypto`] version 2's
 //! identities, handshakes and sealed packets and frames; [`cluster`] the records and
 //! change feed of a directory cluster (the server node's cluster mode lives in
-//! [`control::server`]).
+//! [`control::server`]); [`path`] how datagrams reach a peer through NATs (hole punching,
+//! keepalives, the relay of last resort).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -34,8 +35,12 @@ pub mod endpoint;
 pub mod link;
 pub mod names;
 mod num;
+pub mod path;
 pub mod roster;
 pub mod time;
+// The table's whole interface; not every part has a user in every build.
+#[allow(dead_code)]
+mod timer;
 pub mod transfer;
 pub mod wire;
 

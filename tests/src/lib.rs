@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod client;
 pub mod client_bench;
+pub mod netns;
 pub mod procs;
 pub mod sim;

@@ -68,7 +68,7 @@ pub mod guard;
 pub mod identity;
 pub mod keys;
 mod noise;
-mod primitives;
+pub(crate) mod primitives;
 pub mod replay;
 
 #[cfg(test)]

@@ -163,14 +163,17 @@ fn decode_message<'a, T: Deserialize<'a> + Message>(bytes: &'a [u8]) -> Result<T
     Ok(msg)
 }
 
-fn take_all<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
+pub(super) fn take_all<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),
         _ => Err(DecodeError::Malformed),
     }
 }
 
-fn encode_unit<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize, EncodeError> {
+pub(super) fn encode_unit<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
     let room = buf.len();
     fitted(postcard::serialize_with_flavor(value, Sink::new(buf)), room)
 }

@@ -9,7 +9,9 @@
 //! writes frames over `embedded-io` byte streams.
 //!
 //! [`v2_peer`] and [`v2_control`] hold the new units of version 2 (handshakes, cookie
-//! replies, sealed packets and frames), which `crate::crypto` produces and consumes.
+//! replies, sealed packets and frames), which `crate::crypto` produces and consumes;
+//! [`v2_path`] and [`v2_relay`] the messages that open paths through NATs and the relay's
+//! framing, which `crate::path` gives their meaning.
 
 mod byte_array;
 mod codec;
@@ -21,7 +23,9 @@ pub mod packet;
 pub mod stream;
 pub mod types;
 pub mod v2_control;
+pub mod v2_path;
 pub mod v2_peer;
+pub mod v2_relay;
 
 pub use codec::{
     decode_client, decode_packet, decode_server, encode_client, encode_packet, encode_server,

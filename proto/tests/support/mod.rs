@@ -10,6 +10,10 @@ pub(crate) const SPEC: &str = include_str!("../../../docs/PROTOCOL.md");
 /// The draft of version 2's cryptography, with its own golden bytes.
 pub(crate) const SPEC_V2_CRYPTO: &str = include_str!("../../../docs/PROTOCOL-v2-crypto.md");
 
+/// The draft of version 2's paths (candidates, punching, the relay), with its own golden
+/// bytes.
+pub(crate) const SPEC_V2_PATHS: &str = include_str!("../../../docs/PROTOCOL-v2-paths.md");
+
 /// Every example of the spec as `(id, bytes)`, in document order.
 pub(crate) fn examples() -> Vec<(String, Vec<u8>)> {
     examples_in(SPEC)

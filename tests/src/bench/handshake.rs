@@ -26,7 +26,7 @@ use peerchat_proto::wire::{PeerId, MAX_DATAGRAM};
 use super::Table;
 
 /// Nanoseconds of CPU this thread has used.
-fn thread_cpu_ns() -> u64 {
+pub(super) fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -9,6 +9,7 @@ pub mod core;
 pub mod directory;
 pub mod files;
 pub mod handshake;
+pub mod relay;
 mod swarm;
 
 /// One scenario's results.
@@ -65,6 +66,7 @@ pub const SCENARIOS: &[Scenario] = &[
     ("files", files::run),
     ("core", self::core::run),
     ("handshake", handshake::run),
+    ("relay", relay::run),
 ];
 
 /// Runs the named scenario; `None` if there is no such scenario.

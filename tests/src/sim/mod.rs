@@ -4,9 +4,12 @@
 //!
 //! - [`SimRng`]: the only randomness, from a seed.
 //! - [`Network`] / [`NetConfig`]: the emulated network; nodes can go down and come back;
-//!   tests can inject forged or garbage datagrams.
+//!   tests can inject forged or garbage datagrams; [`Nats`] put LANs behind routers that
+//!   map and filter as real NATs do ([`NatConfig`]).
 //! - [`World`]: nodes implementing [`Node`] on one network under one clock. It is generic:
 //!   the chat tests use [`ChatNode`]; file-transfer tests can wrap their own node.
+//! - [`PathNode`]: clients behind NATs that find paths to each other (hole punching,
+//!   keepalives, the relay) and the directory that helps them, over a [`ControlBus`].
 //! - [`ClusterSim`]: a directory cluster — server cores in cluster mode, a model of
 //!   the store ([`SimStore`]) and failing-over clients — with its change stream carried
 //!   over a [`Network`].
@@ -20,7 +23,9 @@
 mod attacker;
 mod chat;
 mod cluster;
+mod nat;
 mod net;
+mod paths;
 mod rng;
 mod secure;
 mod store;
@@ -29,7 +34,11 @@ mod world;
 pub use attacker::{AttackStats, Attacker};
 pub use chat::{ChatNode, Record, SimEndpoint};
 pub use cluster::{ClusterSim, CLUSTER_HEARTBEAT};
+pub use nat::{Filtering, Mapping, NatConfig, NatStats, Nats};
 pub use net::{InFlight, NetConfig, NetStats, Network};
+pub use paths::{
+    Bus, BusEnd, ControlBus, PathClient, PathDirectory, PathLog, PathNode, PathPeer, PATH_HOLD,
+};
 pub use rng::SimRng;
 pub use secure::{Listing, SecureNode, SecureStats, HOLD, OUTBOX};
 pub use store::SimStore;

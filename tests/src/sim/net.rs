@@ -1,6 +1,6 @@
 //! A seeded network emulator: loss, duplication, reordering and delay, plus nodes that
-//! vanish and come back, and a tap through which a simulated attacker sees every datagram
-//! sent.
+//! vanish and come back, a tap through which a simulated attacker sees every datagram
+//! sent, and NATs in front of LANs ([`super::nat`]).
 
 use core::cmp::Reverse;
 use core::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::collections::{BinaryHeap, HashSet, VecDeque};
 
 use peerchat_proto::time::{Duration, Instant};
 
+use super::nat::Nats;
 use super::rng::SimRng;
 
 /// How the network mistreats datagrams.
@@ -96,6 +97,7 @@ pub struct Network {
     stats: NetStats,
     /// Copies of the last datagrams sent, for an on-path observer (off when `None`).
     tap: Option<(usize, VecDeque<InFlight>)>,
+    nats: Nats,
 }
 
 impl Network {
@@ -109,7 +111,18 @@ impl Network {
             serial: 0,
             stats: NetStats::default(),
             tap: None,
+            nats: Nats::default(),
         }
+    }
+
+    /// The NATs: add routers and LANs here (none: every address reaches every other).
+    pub fn nats_mut(&mut self) -> &mut Nats {
+        &mut self.nats
+    }
+
+    /// The NATs.
+    pub fn nats(&self) -> &Nats {
+        &self.nats
     }
 
     /// Keeps a copy of each datagram sent from now on (the last `capacity` of them), as
@@ -148,6 +161,10 @@ impl Network {
     /// Hands a datagram to the network at `now`.
     pub fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
         self.stats.sent += 1;
+        // The source as the world sees it, after the sender's NAT.
+        let Some(from) = self.nats.depart(now, from, to) else {
+            return;
+        };
         if let Some((capacity, seen)) = &mut self.tap {
             if seen.len() == *capacity {
                 seen.pop_front();
@@ -220,7 +237,12 @@ impl Network {
             if self.next_arrival()? > now {
                 return None;
             }
-            let Reverse(d) = self.queue.pop()?;
+            let Reverse(mut d) = self.queue.pop()?;
+            // Through the receiver's NAT, as it is when the datagram arrives.
+            match self.nats.arrive(now, d.from, d.to) {
+                Some(to) => d.to = to,
+                None => continue,
+            }
             if self.down.contains(&d.to) {
                 self.stats.blackholed += 1;
                 continue;

@@ -3,7 +3,7 @@
 use core::net::SocketAddr;
 
 use peerchat_proto::time::Instant;
-use peerchat_proto::wire::MAX_DATAGRAM;
+use peerchat_proto::wire::v2_relay::MAX_RELAY_DATAGRAM;
 
 use super::net::{NetConfig, Network};
 
@@ -83,7 +83,8 @@ impl<N: Node> World<N> {
 
     /// Hands every node's pending datagrams to the network.
     pub fn flush(&mut self) {
-        let mut buf = [0u8; MAX_DATAGRAM];
+        // Room for any datagram, a relayed one included.
+        let mut buf = [0u8; MAX_RELAY_DATAGRAM];
         for (addr, node) in &mut self.nodes {
             while let Some((dst, len)) = node.poll_transmit(self.now, &mut buf) {
                 self.net.send(self.now, *addr, dst, &buf[..len]);
